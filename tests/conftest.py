@@ -1,0 +1,42 @@
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+
+def write_idx(path, array):
+    """Write `array` (uint8) as a gzip-compressed IDX file, the format MNIST ships in."""
+    array = np.asarray(array, dtype=np.uint8)
+    magic = 0x0800 | array.ndim
+    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in array.shape)
+    with gzip.open(path, "wb") as fh:
+        fh.write(header + array.tobytes())
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path, monkeypatch):
+    """A fake MNIST (12 train, 6 test images) in torchvision's layout, with md5s registered."""
+    from torchvision.datasets import MNIST
+    from torchvision.datasets.utils import calculate_md5
+
+    from vae_utils import data
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train-images-idx3-ubyte.gz": rng.integers(0, 256, (12, 28, 28)),
+        "train-labels-idx1-ubyte.gz": np.arange(12) % 10,
+        "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, (6, 28, 28)),
+        "t10k-labels-idx1-ubyte.gz": np.arange(6) % 10,
+    }
+    for name, array in arrays.items():
+        write_idx(raw / name, array)
+    resources = [(name, calculate_md5(str(raw / name))) for name in arrays]
+    monkeypatch.setattr(MNIST, "resources", resources)
+    monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(data, "PROJECT_ROOT", tmp_path / "project")
+    data.load_dataset.cache_clear()
+    yield tmp_path, arrays
+    data.load_dataset.cache_clear()

@@ -1,0 +1,112 @@
+import json
+import math
+
+import pytest
+import torch
+
+from vae_utils import cache, training
+from vae_utils.training import TrainConfig
+
+
+@pytest.fixture
+def tiny_data(monkeypatch):
+    """A small deterministic stand-in for MNIST so training tests take a second."""
+    from vae_utils.data import ImageData
+    g = torch.Generator().manual_seed(0)
+    ds = ImageData("mnist", torch.rand(300, 784, generator=g), torch.arange(300) % 10,
+                   torch.rand(50, 784, generator=g), torch.arange(50) % 10, (28, 28), "bernoulli")
+    calls = []
+
+    def fake_load(name):
+        calls.append(name)
+        return ds
+    monkeypatch.setattr(training, "load_dataset", fake_load)
+    return calls
+
+
+def small(**kw):
+    base = dict(dataset="mnist", model="vae", n_layers=2, d_z=2, epochs=2, batch_size=50,
+                n_folds=3, fold=0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(dataset="cifar"), "dataset='cifar'"), (dict(model="gan"), "model='gan'"),
+    (dict(likelihood="poisson"), "likelihood='poisson'"), (dict(n_layers=0), "n_layers=0"),
+    (dict(d_z=0), "d_z=0"), (dict(d_z=784), "d_z=784"), (dict(beta=-1.0), "beta=-1.0"),
+    (dict(epochs=0), "epochs=0"), (dict(batch_size=0), "batch_size=0"),
+    (dict(prior_mean=(5.0, 10.0), prior_std=(1.0, -1.0)), "prior_std"),
+    (dict(model="ae", prior_mean=(5.0, 10.0)), "prior"), (dict(fold=3), "fold=3"),
+])
+def test_bad_parameters_fail_before_any_data_is_loaded(tiny_data, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        small(**kwargs)
+    assert tiny_data == []
+
+
+def test_training_is_deterministic_and_records_history(tiny_data):
+    a, b = training.fit(small(), progress=False), training.fit(small(), progress=False)
+    assert a.test == b.test
+    assert [h["val_loss"] for h in a.history] == [h["val_loss"] for h in b.history]
+    assert len(a.history) == 2 and {"train_loss", "val_bce", "val_mse", "val_l1"} <= set(a.history[0])
+    assert {"test_bce", "test_kl", "test_sampled_bce"} <= set(a.test)
+    c = training.fit(small(fold=1), progress=False)
+    assert c.test != a.test
+
+
+def test_ae_reports_zero_kl_and_no_sampled_metrics(tiny_data):
+    r = training.fit(small(model="ae"), progress=False)
+    assert r.test["test_kl"] == 0 and "test_sampled_bce" not in r.test
+
+
+def test_non_finite_loss_stops_training_and_caches_nothing(tiny_data, tmp_path):
+    with pytest.raises(FloatingPointError, match="epoch 1.*mnist"):
+        cache.train_or_load(small(lr=1e30), root=tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_second_call_loads_from_cache_without_training(tiny_data, tmp_path, monkeypatch):
+    first = cache.train_or_load(small(), root=tmp_path, progress=False)
+    monkeypatch.setattr(cache, "fit", lambda *a, **k: pytest.fail("retrained a cached model"))
+    second = cache.train_or_load(small(), root=tmp_path, progress=False)
+    assert second.test == first.test and second.history == first.history
+    x = torch.rand(4, 784)
+    assert torch.equal(second.model(x, sample=False).logits, first.model(x, sample=False).logits)
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_cache_key_depends_on_every_field():
+    keys = {cache.cache_key(small()), cache.cache_key(small(seed=1)), cache.cache_key(small(fold=1)),
+            cache.cache_key(small(beta=2.0)), cache.cache_key(small(epochs=3)),
+            cache.cache_key(small(n_train=100))}
+    assert len(keys) == 6
+
+
+@pytest.mark.parametrize("damage", ["truncate_model", "drop_json", "bad_json", "other_config"])
+def test_damaged_or_partial_entries_are_not_loaded(tiny_data, tmp_path, damage):
+    result = cache.train_or_load(small(), root=tmp_path, progress=False)
+    folder = cache.entry_dir(small(), tmp_path)
+    if damage == "truncate_model":
+        data = (folder / "model.pt").read_bytes()
+        (folder / "model.pt").write_bytes(data[: len(data) // 2])
+    elif damage == "drop_json":
+        (folder / "run.json").unlink()
+    elif damage == "bad_json":
+        (folder / "run.json").write_text("{not json")
+    else:
+        info = json.loads((folder / "run.json").read_text())
+        info["config"]["epochs"] = 99
+        (folder / "run.json").write_text(json.dumps(info))
+    with pytest.warns(UserWarning, match="ignoring unreadable cache entry"):
+        assert cache.load(small(), tmp_path) is None
+    # train_or_load retrains and replaces the bad entry with a good one
+    with pytest.warns(UserWarning):
+        again = cache.train_or_load(small(), root=tmp_path, progress=False)
+    assert again.test == result.test
+    assert cache.load(small(), tmp_path) is not None
+
+
+def test_temporary_folders_are_never_loaded(tiny_data, tmp_path):
+    (tmp_path / (cache.cache_key(small()) + ".tmp-123")).mkdir()
+    assert cache.load(small(), tmp_path) is None

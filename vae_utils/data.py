@@ -1,0 +1,161 @@
+"""Datasets as in-memory float tensors in [0, 1], and the train/validation splits.
+
+MNIST and Fashion-MNIST come through torchvision; Frey Face from `frey_rawface.mat`.
+The root folder is $VAE_DATA_DIR (default: `data/` in the repository).
+"""
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import KFold
+from torchvision import datasets as tv_datasets
+from torchvision.datasets.utils import check_integrity, download_url
+
+from .paths import PROJECT_ROOT, data_dir
+
+TORCHVISION = {"mnist": tv_datasets.MNIST, "fashion_mnist": tv_datasets.FashionMNIST}
+FREY_URL = "https://cs.nyu.edu/~roweis/data/frey_rawface.mat"
+FREY_FILE = "frey_rawface.mat"
+FREY_MD5 = "5aeb024d42b8a6091f30e5eb18c8a48d"
+FREY_TEST_FRACTION = 0.1
+FREY_SPLIT_SEED = 0
+
+DATASETS = ("mnist", "fashion_mnist", "frey_face")
+DEFAULT_LIKELIHOOD = {"mnist": "bernoulli", "fashion_mnist": "bernoulli", "frey_face": "gaussian"}
+CLASS_NAMES = {
+    "mnist": [str(i) for i in range(10)],
+    "fashion_mnist": ["T-shirt", "Trouser", "Pullover", "Dress", "Coat",
+                      "Sandal", "Shirt", "Sneaker", "Bag", "Boot"],
+    "frey_face": None,
+}
+
+
+class DataError(RuntimeError):
+    """Data files are missing, cannot be fetched, or are corrupted."""
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """One dataset: flattened float32 images in [0, 1]; labels are None when unlabelled."""
+    name: str
+    train_x: torch.Tensor
+    train_y: torch.Tensor | None
+    test_x: torch.Tensor
+    test_y: torch.Tensor | None
+    image_shape: tuple
+    likelihood: str
+
+    @property
+    def d_x(self):
+        return self.train_x.shape[1]
+
+
+def check_dataset_name(name):
+    if name not in DATASETS:
+        raise ValueError(f"dataset={name!r} is not known; allowed: {', '.join(DATASETS)}")
+
+
+def _torchvision_root(cls):
+    """A root folder from which torchvision can read `cls`, with archives checked against its md5s.
+
+    The data folder is only read, except to download archives that are missing there;
+    verified archives are linked into `.cache/data` and extracted there.
+    """
+    root = data_dir()
+    raw = root / cls.__name__ / "raw"
+    names = [name for name, _ in cls.resources]
+    for name, md5 in cls.resources:
+        if (raw / name).exists() and not check_integrity(str(raw / name), md5):
+            raise DataError(f"{raw / name} is corrupted (md5 differs from torchvision's {md5}); "
+                            f"delete it to download it again, or fix VAE_DATA_DIR")
+    if not all((raw / name).exists() for name in names):
+        if all((raw / os.path.splitext(name)[0]).exists() for name in names):
+            return root                                   # already extracted there
+        cls(str(root), train=True, download=True)        # fetch the missing archives
+        return root
+    mirror = PROJECT_ROOT / ".cache" / "data"
+    mirror_raw = mirror / cls.__name__ / "raw"
+    mirror_raw.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        link = mirror_raw / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to((raw / name).resolve())
+    return mirror
+
+
+def _load_torchvision(name):
+    cls = TORCHVISION[name]
+    try:
+        root = _torchvision_root(cls)
+        train = cls(str(root), train=True, download=True)
+        test = cls(str(root), train=False, download=True)
+    except DataError:
+        raise
+    except (OSError, RuntimeError) as err:  # torchvision reports a failed download this way
+        expected = ", ".join(os.path.basename(u) for u, _ in cls.resources)
+        raise DataError(
+            f"{name}: could not load or download the data in {data_dir() / cls.__name__ / 'raw'}; "
+            f"expected files: {expected}. Put them there or point VAE_DATA_DIR at a folder "
+            f"that holds {cls.__name__}/raw/ ({err})") from err
+    to_x = lambda ds: ds.data.reshape(len(ds.data), -1).float().div_(255.0)
+    return to_x(train), train.targets.clone(), to_x(test), test.targets.clone(), (28, 28)
+
+
+def _load_frey_face():
+    folder = data_dir() / "FreyFace"
+    path = folder / FREY_FILE
+    if not path.exists():
+        try:
+            download_url(FREY_URL, str(folder), FREY_FILE, FREY_MD5)
+        except OSError as err:
+            raise DataError(
+                f"frey_face: {path} is missing and could not be downloaded from {FREY_URL}; "
+                f"expected file: FreyFace/{FREY_FILE} under VAE_DATA_DIR ({data_dir()}) ({err})"
+            ) from err
+    if not check_integrity(str(path), FREY_MD5):
+        raise DataError(f"{path} is corrupted (md5 is not {FREY_MD5}); delete it to download it again")
+    from scipy.io import loadmat
+    faces = loadmat(str(path))["ff"].T.reshape(-1, 28 * 20)
+    x = torch.from_numpy(faces.astype(np.float32) / 255.0)
+    train_idx, test_idx = frey_split(len(x))
+    return x[train_idx], None, x[test_idx], None, (28, 20)
+
+
+def frey_split(n):
+    """Frey Face has no official test set: one seeded split into disjoint train / test indices."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(FREY_SPLIT_SEED))
+    n_test = int(round(FREY_TEST_FRACTION * n))
+    return perm[n_test:], perm[:n_test]
+
+
+@functools.lru_cache(maxsize=None)
+def load_dataset(name):
+    """Load a dataset once per process (train and test sets, flattened, float32 in [0, 1])."""
+    check_dataset_name(name)
+    loader = _load_frey_face if name == "frey_face" else functools.partial(_load_torchvision, name)
+    train_x, train_y, test_x, test_y, shape = loader()
+    return ImageData(name, train_x, train_y, test_x, test_y, shape, DEFAULT_LIKELIHOOD[name])
+
+
+def train_val_indices(n, n_folds, fold, seed, n_subset=None):
+    """Indices of the training and validation parts of fold `fold` of a seeded k-fold split.
+
+    With `n_subset`, a seeded subset of that many training images is split instead
+    (the same subset for every fold).
+    """
+    if n_folds < 2:
+        raise ValueError(f"n_folds={n_folds} is not allowed; it must be >= 2")
+    if not 0 <= fold < n_folds:
+        raise ValueError(f"fold={fold} is not allowed; it must be in [0, {n_folds - 1}]")
+    pool = np.arange(n)
+    if n_subset is not None:
+        if not n_folds <= n_subset <= n:
+            raise ValueError(f"n_train={n_subset} is not allowed; it must be in [{n_folds}, {n}]")
+        pool = np.random.default_rng(seed).permutation(n)[:n_subset]
+    splits = KFold(n_splits=n_folds, shuffle=True, random_state=seed).split(pool)
+    train_pos, val_pos = next(s for i, s in enumerate(splits) if i == fold)
+    return torch.as_tensor(pool[train_pos]), torch.as_tensor(pool[val_pos])

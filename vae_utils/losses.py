@@ -1,0 +1,57 @@
+"""Loss terms on one scale for every model, and per-pixel reconstruction metrics.
+
+Reconstruction terms are per-example sums over pixels, averaged over the batch, so a
+β means the same thing for an AE, a VAE and a β-VAE.
+"""
+import torch
+import torch.nn.functional as F
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+def check_likelihood(likelihood):
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood={likelihood!r} is not known; allowed: {', '.join(LIKELIHOODS)}")
+
+
+def reconstruction_nll(logits, x, likelihood):
+    """Per-example negative log-likelihood (sum over pixels, up to constants), shape (batch,).
+
+    bernoulli: binary cross-entropy from logits; gaussian: squared error of sigmoid(logits)
+    (a Gaussian with fixed variance 1/2, the study's summed MSE).
+    """
+    if likelihood == "bernoulli":
+        return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+    if likelihood == "gaussian":
+        return (torch.sigmoid(logits) - x).pow(2).sum(1)
+    check_likelihood(likelihood)
+
+
+def kl_divergence(mu, logvar, prior_mean=None, prior_std=None):
+    """Closed-form KL(N(mu, exp(logvar)) || N(prior_mean, prior_std^2)) per example, shape (batch,)."""
+    if prior_mean is None:
+        return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
+    prior_var = prior_std.pow(2)
+    return 0.5 * ((logvar.exp() + (mu - prior_mean).pow(2)) / prior_var
+                  - 1.0 - logvar + prior_var.log()).sum(1)
+
+
+def loss_terms(model, out, x, likelihood, beta):
+    """Batch means of the reconstruction term, the KL term and the β-ELBO loss (recon + β·KL)."""
+    recon = reconstruction_nll(out.logits, x, likelihood).mean()
+    if out.mu is None:
+        kl = torch.zeros((), device=x.device)
+    else:
+        kl = kl_divergence(out.mu, out.logvar, model.prior_mean, model.prior_std).mean()
+    return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
+
+
+def pixel_metrics(logits, x):
+    """Per-pixel BCE, MSE and L1 of the reconstruction sigmoid(logits), summed over the batch."""
+    x_hat = torch.sigmoid(logits)
+    n_pix = x.shape[1]
+    return {
+        "bce": F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / n_pix,
+        "mse": F.mse_loss(x_hat, x, reduction="sum") / n_pix,
+        "l1": F.l1_loss(x_hat, x, reduction="sum") / n_pix,
+    }

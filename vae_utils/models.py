@@ -1,0 +1,111 @@
+"""The study's "dynamic" MLP autoencoders: widths narrow linearly from d_x to d_z."""
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+
+def layer_widths(d_x, d_z, n_layers):
+    """Widths D_i = d_x - floor((d_x - d_z) * i / n_layers), i = 0..n_layers (exact integers)."""
+    for name, value in (("d_x", d_x), ("d_z", d_z), ("n_layers", n_layers)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"{name}={value!r} is not allowed; it must be an integer")
+    if n_layers < 1:
+        raise ValueError(f"n_layers={n_layers} is not allowed; it must be >= 1")
+    if not 1 <= d_z < d_x:
+        raise ValueError(f"d_z={d_z} is not allowed; it must satisfy 1 <= d_z < d_x={d_x}")
+    return [d_x - (d_x - d_z) * i // n_layers for i in range(n_layers + 1)]
+
+
+def mlp(widths):
+    """Linear layers through `widths` with ReLU between them and none after the last."""
+    layers = []
+    for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:])):
+        if i:
+            layers.append(nn.ReLU())
+        layers.append(nn.Linear(w_in, w_out))
+    return nn.Sequential(*layers)
+
+
+def parameter_count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+class Output(NamedTuple):
+    logits: torch.Tensor          # decoder output before the sigmoid
+    z: torch.Tensor               # the code that was decoded
+    mu: torch.Tensor | None = None
+    logvar: torch.Tensor | None = None
+
+
+class AE(nn.Module):
+    """Deterministic autoencoder: linear code, decoder mirrors the encoder, logits out."""
+    kind = "ae"
+
+    def __init__(self, d_x, d_z, n_layers):
+        super().__init__()
+        self.widths = layer_widths(d_x, d_z, n_layers)
+        self.d_z = d_z
+        self.encoder = mlp(self.widths)
+        self.decoder = mlp(self.widths[::-1])
+
+    def encode(self, x):
+        """The code of x (for a VAE: the posterior mean)."""
+        return self.encoder(x)
+
+    def decode(self, z):
+        return self.decoder(z)
+
+    def forward(self, x, sample=True):
+        z = self.encoder(x)
+        return Output(self.decoder(z), z)
+
+
+class VAE(AE):
+    """Gaussian-encoder VAE with a diagonal Gaussian prior (N(0, I) unless given)."""
+    kind = "vae"
+
+    def __init__(self, d_x, d_z, n_layers, prior_mean=None, prior_std=None):
+        nn.Module.__init__(self)
+        self.widths = layer_widths(d_x, d_z, n_layers)
+        self.d_z = d_z
+        hidden = self.widths[:-1]
+        self.encoder = nn.Sequential(mlp(hidden), nn.ReLU()) if len(hidden) > 1 else nn.Identity()
+        self.mu_head = nn.Linear(hidden[-1], d_z)
+        self.logvar_head = nn.Linear(hidden[-1], d_z)
+        self.decoder = mlp(self.widths[::-1])
+        mean = torch.zeros(d_z) if prior_mean is None else torch.as_tensor(prior_mean, dtype=torch.float32)
+        std = torch.ones(d_z) if prior_std is None else torch.as_tensor(prior_std, dtype=torch.float32)
+        if mean.shape != (d_z,) or std.shape != (d_z,):
+            raise ValueError(f"prior_mean and prior_std must have d_z={d_z} entries; "
+                             f"got {tuple(mean.shape)} and {tuple(std.shape)}")
+        if not bool((std > 0).all()):
+            raise ValueError(f"prior_std={std.tolist()} is not allowed; every entry must be > 0")
+        self.register_buffer("prior_mean", mean)
+        self.register_buffer("prior_std", std)
+
+    def posterior(self, x):
+        h = self.encoder(x)
+        return self.mu_head(h), self.logvar_head(h)
+
+    def encode(self, x):
+        return self.posterior(x)[0]
+
+    def forward(self, x, sample=True):
+        mu, logvar = self.posterior(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample else mu
+        return Output(self.decoder(z), z, mu, logvar)
+
+    def sample_prior(self, n, generator=None):
+        eps = torch.randn(n, self.d_z, generator=generator).to(self.prior_mean.device)
+        return self.prior_mean + self.prior_std * eps
+
+
+def build_model(kind, d_x, d_z, n_layers, prior_mean=None, prior_std=None):
+    if kind == "ae":
+        if prior_mean is not None or prior_std is not None:
+            raise ValueError("a prior is only allowed for model='vae'")
+        return AE(d_x, d_z, n_layers)
+    if kind == "vae":
+        return VAE(d_x, d_z, n_layers, prior_mean, prior_std)
+    raise ValueError(f"model={kind!r} is not known; allowed: 'ae', 'vae'")
