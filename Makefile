@@ -16,18 +16,28 @@ PROFILE  ?= default
 OUT      := $(if $(filter default,$(PROFILE)),results,results/profiles/$(PROFILE))
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-EXECUTED  := $(patsubst notebooks/%,$(OUT)/notebooks/%,$(NOTEBOOKS))
+# One run per parameter file: params/<profile>/<notebook>[--<variant>].yaml -> <OUT>/notebooks/<same>.ipynb
+PARAMS    := $(sort $(wildcard params/$(PROFILE)/*.yaml))
+EXECUTED  := $(patsubst params/$(PROFILE)/%.yaml,$(OUT)/notebooks/%.ipynb,$(PARAMS))
+notebook_of = notebooks/$(firstword $(subst --, ,$(1))).ipynb
 LIBRARY   := $(wildcard vae_utils/*.py) scripts/run_notebook.py
 NBVAL_DIR := build/nbval
 export TQDM_DISABLE ?= 1
 export MPLBACKEND ?= Agg
 
-.PHONY: all help venv test unit nbval lab bench clean clean-cache report
+.PHONY: all help venv test unit nbval lab bench clean clean-cache check-params
+
+check-params: # every notebook needs a parameter file in the profile, every parameter file a notebook
+	@for nb in $(NOTEBOOKS); do name=$$(basename $$nb .ipynb); \
+	  { ls params/$(PROFILE)/$$name.yaml params/$(PROFILE)/$$name--*.yaml 2>/dev/null || true; } | grep -q . || \
+	  { echo "no parameter file params/$(PROFILE)/$$name[--variant].yaml for $$nb" >&2; exit 1; }; done
+	@for p in $(PARAMS); do nb=$$(basename $$p .yaml); nb=notebooks/$${nb%%--*}.ipynb; \
+	  test -f $$nb || { echo "$$p names no notebook ($$nb is missing)" >&2; exit 1; }; done
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
 
-all: $(EXECUTED) ## run every notebook (PROFILE=default|quick|paper, or QUICK=1) into results/
+all: check-params $(EXECUTED) ## run every notebook (PROFILE=default|quick|paper, or QUICK=1) into results/
 	@echo "make all ($(PROFILE)): $(words $(EXECUTED)) notebook(s) up to date in $(OUT)/notebooks"
 
 venv: $(STAMP) ## build .venv from environment.yml (automatic when a target needs it)
@@ -35,14 +45,15 @@ venv: $(STAMP) ## build .venv from environment.yml (automatic when a target need
 $(STAMP): environment.yml pyproject.toml scripts/env_to_pip.py
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) scripts/env_to_pip.py environment.yml > $(VENV)/requirements.txt
-	$(PY) -m pip install --quiet --progress-bar off --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	$(PY) -m pip install --quiet --progress-bar off -r $(VENV)/requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
-	$(PY) -m pip install --quiet --progress-bar off --no-deps --no-build-isolation -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install --quiet --progress-bar off --upgrade pip 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(PY) -m pip install --quiet --progress-bar off -r $(VENV)/requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(PY) -m pip install --quiet --progress-bar off --no-deps -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(PY) -c "import torch, torchvision, papermill, nbval, vae_utils; print('environment ready: torch', torch.__version__, 'torchvision', torchvision.__version__)"
 	touch $@
 
 # One executed notebook: rebuilt when the notebook, its parameters or the library change.
-$(OUT)/notebooks/%.ipynb: notebooks/%.ipynb params/$(PROFILE)/%.yaml $(LIBRARY) | $(STAMP)
+.SECONDEXPANSION:
+$(OUT)/notebooks/%.ipynb: $$(call notebook_of,$$*) params/$(PROFILE)/%.yaml $(LIBRARY) | $(STAMP)
 	$(PY) scripts/run_notebook.py $< params/$(PROFILE)/$*.yaml $@
 
 test: unit nbval ## unit tests of vae_utils, then nbval on every notebook (quick parameters)
@@ -52,9 +63,9 @@ unit: | $(STAMP) ## pytest on tests/
 
 nbval: | $(STAMP) ## nbval (lax) on every notebook, prepared with the quick parameters
 	rm -rf $(NBVAL_DIR) && mkdir -p $(NBVAL_DIR)
-	for nb in $(NOTEBOOKS); do \
-	  name=$$(basename $$nb .ipynb); \
-	  $(PY) -m papermill --prepare-only --log-level WARNING -f params/quick/$$name.yaml $$nb $(NBVAL_DIR)/$$name.ipynb; \
+	for p in params/quick/*.yaml; do \
+	  name=$$(basename $$p .yaml); \
+	  $(PY) -m papermill --prepare-only --log-level WARNING -f $$p notebooks/$${name%%--*}.ipynb $(NBVAL_DIR)/$$name.ipynb; \
 	done
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env $(NBVAL_DIR)
 

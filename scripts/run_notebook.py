@@ -10,6 +10,7 @@
 """
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,8 @@ def main(notebook, params_file, output):
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".tmp-{output.name}")   # still ends in .ipynb, as papermill wants
     os.environ.setdefault("TQDM_DISABLE", "1")
+    # a killed run (Ctrl-C, SIGTERM) unwinds through the cleanup below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     start = time.perf_counter()
     try:
         pm.execute_notebook(str(notebook), str(tmp), parameters=params,
@@ -42,7 +45,7 @@ def main(notebook, params_file, output):
     seconds = time.perf_counter() - start
     meta_dir = output.parent.parent / "metadata"
     meta_dir.mkdir(exist_ok=True)
-    write_run_metadata(meta_dir / f"{notebook.stem}.json", notebook=notebook.name,
+    write_run_metadata(meta_dir / f"{output.stem}.json", notebook=notebook.name,
                        parameters=params, wall_seconds=round(seconds, 1))
     os.replace(tmp, output)
     print(f"{notebook.name}: {seconds:.1f} s ({params_file})")

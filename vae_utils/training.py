@@ -107,6 +107,23 @@ def make_optimizer(model, lr):
         return torch.optim.Adam(model.parameters(), lr=lr)
 
 
+def train_epoch(model, optimizer, x_train, batch_size, generator, likelihood, beta):
+    """One pass over `x_train` in seeded random batches; returns mean [loss, recon, kl]."""
+    model.train()
+    device = x_train.device
+    order = torch.randperm(len(x_train), generator=generator).to(device)
+    sums = torch.zeros(3, device=device)
+    for batch in order.split(batch_size):
+        xb = x_train[batch]
+        terms = loss_terms(model, model(xb), xb, likelihood, beta)
+        optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        optimizer.step()
+        sums += torch.stack([terms["loss"].detach(), terms["recon"].detach(),
+                             terms["kl"].detach()]) * len(batch)
+    return (sums / len(x_train)).tolist()
+
+
 @dataclass
 class FitResult:
     model: torch.nn.Module
@@ -138,18 +155,8 @@ def fit(config, device=None, progress=True):
     epochs = tqdm(range(1, config.epochs + 1), desc=config.label(), disable=None if progress else True,
                   leave=False)
     for epoch in epochs:
-        model.train()
-        order = torch.randperm(len(x_train), generator=generator).to(device)
-        sums = torch.zeros(3, device=device)
-        for batch in order.split(config.batch_size):
-            xb = x_train[batch]
-            terms = loss_terms(model, model(xb), xb, config.likelihood, config.beta)
-            optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            optimizer.step()
-            sums += torch.stack([terms["loss"].detach(), terms["recon"].detach(),
-                                 terms["kl"].detach()]) * len(batch)
-        train = (sums / len(x_train)).tolist()
+        train = train_epoch(model, optimizer, x_train, config.batch_size, generator,
+                            config.likelihood, config.beta)
         if not all(math.isfinite(v) for v in train):
             raise FloatingPointError(f"non-finite training loss at epoch {epoch} for {config}")
         val = evaluate(model, x_val, config.likelihood, config.beta)

@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+import torch
+
+from vae_utils import samplers
+from vae_utils.classifier import SmallCNN, embed_and_predict
+from vae_utils.models import AE, VAE
+from vae_utils.sample_quality import class_statistics, frechet_distance, precision_recall
+
+
+def test_a_set_against_itself_is_perfect():
+    x = np.random.default_rng(0).normal(size=(500, 8))
+    assert frechet_distance(x, x) == pytest.approx(0.0, abs=1e-6)
+    assert precision_recall(x, x, k=3) == (1.0, 1.0)
+
+
+def test_disjoint_distant_sets_score_zero():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(300, 4)), rng.normal(size=(300, 4)) + 100.0
+    assert precision_recall(a, b, k=3) == (0.0, 0.0)
+    # Fréchet distance of two unit Gaussians 100 apart in 4 dims: ≈ 4 · 100²
+    assert frechet_distance(a, b) == pytest.approx(4 * 100 ** 2, rel=0.01)
+
+
+def test_frechet_distance_of_known_gaussians():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(20000, 2))
+    b = rng.normal(size=(20000, 2)) * 2.0 + np.array([3.0, 0.0])
+    # |Δμ|² + tr(I + 4I − 2·2I) = 9 + 2
+    assert frechet_distance(a, b) == pytest.approx(11.0, rel=0.03)
+
+
+def test_precision_recall_see_mode_dropping():
+    rng = np.random.default_rng(2)
+    real = np.concatenate([rng.normal(size=(400, 2)), rng.normal(size=(400, 2)) + 20])
+    fake = rng.normal(size=(800, 2))          # covers one of the two modes only
+    precision, recall = precision_recall(real, fake)
+    assert precision > 0.9 and 0.4 < recall < 0.6
+
+
+def test_class_statistics():
+    coverage, entropy = class_statistics(np.arange(1000) % 10)
+    assert coverage == 1.0 and entropy == pytest.approx(np.log(10))
+    coverage, entropy = class_statistics(np.zeros(100, dtype=int))
+    assert coverage == 0.1 and entropy == 0.0
+
+
+class IdentityEncoder(AE):
+    """An 'AE' whose codes are its inputs, to test samplers on known distributions."""
+    def __init__(self, d):
+        super().__init__(d + 1, d, 1)
+    def encode(self, x):
+        return x
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "mixture"])
+def test_fitted_sampler_recovers_a_known_gaussian(kind):
+    rng = np.random.default_rng(0)
+    mean, cov = np.array([2.0, -1.0, 0.5]), np.array([[1.0, 0.6, 0.0], [0.6, 2.0, 0.3], [0.0, 0.3, 0.5]])
+    x = torch.as_tensor(rng.multivariate_normal(mean, cov, 20000), dtype=torch.float32)
+    codes = samplers.sample_codes(IdentityEncoder(3), kind, 20000, seed=0, train_x=x).numpy()
+    assert np.allclose(codes.mean(0), mean, atol=0.05)
+    assert np.allclose(np.cov(codes, rowvar=False), cov, atol=0.08)
+    if kind == "gaussian":
+        density = samplers.fit_code_density(x, "gaussian")
+        assert np.allclose(density.means_[0], mean, atol=0.05)
+        assert np.allclose(density.covariances_[0], cov, atol=0.08)
+
+
+def test_prior_sampler_uses_the_models_own_prior_and_rejects_an_ae():
+    vae = VAE(784, 2, 2, prior_mean=[5.0, 10.0], prior_std=[1.0, 1.0])
+    codes = samplers.sample_codes(vae, "prior", 5000, seed=0)
+    assert np.allclose(codes.mean(0).numpy(), [5.0, 10.0], atol=0.1)
+    with pytest.raises(ValueError, match="AE has no prior"):
+        samplers.sample_codes(AE(784, 2, 2), "prior", 10)
+    with pytest.raises(ValueError, match="sampler='uniform'"):
+        samplers.sample_codes(vae, "uniform", 10)
+    with pytest.raises(ValueError, match="train_x"):
+        samplers.sample_codes(vae, "mixture", 10)
+
+
+def test_decoded_samples_are_probabilities_not_thresholded():
+    images = samplers.decode(VAE(784, 2, 2), torch.randn(16, 2))
+    assert images.shape == (16, 784) and 0 < images.min() and images.max() < 1
+    assert len(torch.unique(images)) > 2
+
+
+def test_classifier_features_and_predictions_have_the_right_shapes():
+    feats, preds = embed_and_predict(SmallCNN(), torch.rand(5, 784))
+    assert feats.shape == (5, 128) and preds.shape == (5,) and preds.max() < 10

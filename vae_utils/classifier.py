@@ -1,0 +1,100 @@
+"""A small CNN per labelled dataset: the feature extractor for sample-quality metrics.
+
+Trained once with a fixed seed and cached (state_dict + JSON) like the autoencoders.
+"""
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import load_dataset
+from .paths import cache_dir
+from .reproducibility import pick_device, seed_everything
+
+CLASSIFIER_VERSION = 1
+
+
+class SmallCNN(nn.Module):
+    """conv(32) → pool → conv(64) → pool → 128-d features → 10 logits."""
+
+    def __init__(self, image_shape=(28, 28), n_classes=10):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+        n_flat = self.conv(torch.zeros(1, 1, *self.image_shape)).shape[1]
+        self.features = nn.Sequential(nn.Linear(n_flat, 128), nn.ReLU())
+        self.head = nn.Sequential(nn.Dropout(0.25), nn.Linear(128, n_classes))
+
+    def embed(self, x):
+        """Penultimate 128-d features of flattened images (N, H*W) in [0, 1]."""
+        return self.features(self.conv(x.view(-1, 1, *self.image_shape)))
+
+    def forward(self, x):
+        return self.head(self.embed(x))
+
+
+@torch.no_grad()
+def embed_and_predict(classifier, x, batch_size=2000):
+    """Features and predicted classes of `x`, in one pass."""
+    classifier.eval()
+    feats, preds = [], []
+    for start in range(0, len(x), batch_size):
+        f = classifier.embed(x[start:start + batch_size])
+        feats.append(f)
+        preds.append(classifier.head(f).argmax(1))
+    return torch.cat(feats), torch.cat(preds)
+
+
+def train_classifier(dataset, epochs=4, batch_size=128, lr=1e-3, seed=0, n_train=None, device=None, root=None):
+    """The cached classifier for `dataset` and its test accuracy; trained on first use
+    (on the first `n_train` training images when given, for quick runs)."""
+    data = load_dataset(dataset)
+    if data.train_y is None:
+        raise ValueError(f"dataset={dataset!r} has no labels; a classifier needs mnist or fashion_mnist")
+    config = {"dataset": dataset, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
+              "n_train": n_train, "version": CLASSIFIER_VERSION}
+    key = "classifier-" + hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    folder = (root or cache_dir()) / key
+    model = SmallCNN(data.image_shape)
+    if folder.is_dir():
+        try:
+            info = json.loads((folder / "run.json").read_text())
+            model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
+            return model.eval(), info["test_accuracy"]
+        except (OSError, ValueError, KeyError, RuntimeError, EOFError) as err:
+            warnings.warn(f"ignoring unreadable classifier cache {folder} ({err}); retraining")
+    device = pick_device(device)
+    generator = seed_everything(seed)
+    model = model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    x, y = data.train_x[:n_train].to(device), data.train_y[:n_train].to(device)
+    for _ in range(epochs):
+        model.train()
+        for batch in torch.randperm(len(x), generator=generator).to(device).split(batch_size):
+            loss = F.cross_entropy(model(x[batch]), y[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    model = model.cpu().eval()
+    _, pred = embed_and_predict(model, data.test_x)
+    accuracy = (pred == data.test_y).float().mean().item()
+    tmp = tempfile.mkdtemp(prefix=key + ".tmp-", dir=folder.parent)
+    try:
+        torch.save(model.state_dict(), os.path.join(tmp, "model.pt"))
+        with open(os.path.join(tmp, "run.json"), "w") as fh:
+            json.dump({**config, "test_accuracy": accuracy}, fh, indent=1)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.rename(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return model, accuracy

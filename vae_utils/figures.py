@@ -1,0 +1,101 @@
+"""The study's figures, shared by the notebooks (each returns a matplotlib Figure)."""
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+import torch
+from scipy import stats
+from sklearn.decomposition import PCA
+
+from .plotting import image_grid
+
+MODEL_NAMES = {"ae": "AE", "vae": "VAE"}
+
+
+def learning_curves(history, facet, loss="recon"):
+    """Training and validation `loss` per epoch, mean with a 95% band over folds, one panel per `facet` value."""
+    values = sorted(history[facet].unique())
+    fig, axes = plt.subplots(1, len(values), figsize=(3.2 * len(values), 3.2), sharey=True, squeeze=False)
+    for ax, value in zip(axes[0], values):
+        part = history[history[facet] == value]
+        long = part.melt(id_vars=["epoch", "model", "fold"], value_vars=[f"train_{loss}", f"val_{loss}"],
+                         var_name="split", value_name=loss)
+        long["split"] = long["split"].str.split("_").str[0]
+        long["model"] = long["model"].map(MODEL_NAMES)
+        sns.lineplot(data=long, x="epoch", y=loss, hue="model", style="split", errorbar=("ci", 95),
+                     ax=ax, legend=ax is axes[0][-1])
+        ax.set_title(f"{facet} = {value}")
+    axes[0][0].set_ylabel(f"{loss} (nats per image)")
+    if axes[0][-1].get_legend():
+        sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1, 1))
+    fig.tight_layout()
+    return fig
+
+
+def metrics_vs(table, x, metrics, hue="model", title=None):
+    """Test metrics against `x`, AE and VAE side by side, mean ± 95% interval over folds."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.2), squeeze=False)
+    data = table.assign(model=table["model"].map(MODEL_NAMES))
+    for ax, metric in zip(axes[0], metrics):
+        sns.pointplot(data=data, x=x, y=metric, hue=hue, errorbar=("ci", 95), dodge=0.3,
+                      capsize=0.15, ax=ax, legend=ax is axes[0][0], linestyles="-", markers="o")
+        ax.set_title(metric.replace("test_", "test ").replace("_", " "))
+        ax.set_ylabel("")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+@torch.no_grad()
+def reconstructions(rows, x, image_shape):
+    """Grid: the originals on top, then one row per (label, model) in `rows` (VAE at its posterior mean)."""
+    fig, axes = plt.subplots(len(rows) + 1, 1, figsize=(0.6 * len(x) + 1.5, 0.75 * (len(rows) + 1) + 0.3))
+    image_grid(x, image_shape, len(x), ax=axes[0])
+    axes[0].set_title("original", fontsize=9, loc="left")
+    for ax, (label, model) in zip(axes[1:], rows):
+        image_grid(torch.sigmoid(model(x, sample=False).logits), image_shape, len(x), ax=ax)
+        ax.set_title(label, fontsize=9, loc="left")
+    fig.tight_layout()
+    return fig
+
+
+@torch.no_grad()
+def latent_scatter(models, x, y, class_names=None, max_points=5000):
+    """Test-set codes (VAE: posterior means) in 2-D, coloured by class; PCA when d_z > 2."""
+    x, y = x[:max_points], None if y is None else y[:max_points].numpy()
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 4), squeeze=False)
+    for ax, (label, model) in zip(axes[0], models.items()):
+        z = model.encode(x).numpy()
+        how = "code"
+        if z.shape[1] > 2:
+            pca = PCA(n_components=2).fit(z)
+            z = pca.transform(z)
+            how = f"PCA of code ({100 * pca.explained_variance_ratio_.sum():.0f}% var.)"
+        scatter = ax.scatter(z[:, 0], z[:, 1], c=y, cmap="tab10", s=2, alpha=0.6, rasterized=True)
+        ax.set(title=label, xlabel=f"{how} 1", ylabel=f"{how} 2")
+    if y is not None:
+        handles = scatter.legend_elements()[0]
+        names = class_names or [str(i) for i in range(len(handles))]
+        fig.legend(handles, names, loc="center right", fontsize=8, markerscale=1)
+        fig.tight_layout(rect=(0, 0, 0.9, 1))
+    else:
+        fig.tight_layout()
+    return fig
+
+
+@torch.no_grad()
+def latent_histograms(vae, x, title=None):
+    """Histogram of each coordinate of the VAE's posterior means, with the prior density on top."""
+    z = vae.encode(x).numpy()
+    mean, std = vae.prior_mean.numpy(), vae.prior_std.numpy()
+    fig, axes = plt.subplots(1, z.shape[1], figsize=(3.4 * z.shape[1], 2.8), squeeze=False)
+    for j, ax in enumerate(axes[0]):
+        ax.hist(z[:, j], bins=60, density=True, alpha=0.6, label="posterior means (test)")
+        grid = np.linspace(min(z[:, j].min(), mean[j] - 4 * std[j]), max(z[:, j].max(), mean[j] + 4 * std[j]), 200)
+        ax.plot(grid, stats.norm.pdf(grid, mean[j], std[j]), "k-", label="prior")
+        ax.set(title=f"z[{j}]", yticks=[])
+    axes[0][-1].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
