@@ -23,7 +23,6 @@ notebook_of = notebooks/$(firstword $(subst --, ,$(1))).ipynb
 LIBRARY   := $(wildcard vae_utils/*.py) scripts/run_notebook.py
 NBVAL_DIR := build/nbval
 export TQDM_DISABLE ?= 1
-export MPLBACKEND ?= Agg
 
 .PHONY: all help venv test unit nbval lab bench clean clean-cache check-params
 
@@ -37,7 +36,7 @@ check-params: # every notebook needs a parameter file in the profile, every para
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
 
-all: check-params $(EXECUTED) ## run every notebook (PROFILE=default|quick|paper, or QUICK=1) into results/
+all: check-params $(OUT)/README.md ## run every notebook (PROFILE=default|quick|paper, or QUICK=1) into results/
 	@echo "make all ($(PROFILE)): $(words $(EXECUTED)) notebook(s) up to date in $(OUT)/notebooks"
 
 venv: $(STAMP) ## build .venv from environment.yml (automatic when a target needs it)
@@ -50,6 +49,10 @@ $(STAMP): environment.yml pyproject.toml scripts/env_to_pip.py
 	$(PY) -m pip install --quiet --progress-bar off --no-deps -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(PY) -c "import torch, torchvision, papermill, nbval, vae_utils; print('environment ready: torch', torch.__version__, 'torchvision', torchvision.__version__)"
 	touch $@
+
+# The generated report: verdicts, run times and key figures of the executed notebooks.
+$(OUT)/README.md: $(EXECUTED) vae_utils/verdicts.py | $(STAMP)
+	$(PY) -m vae_utils.verdicts $(PROFILE)
 
 # One executed notebook: rebuilt when the notebook, its parameters or the library change.
 .SECONDEXPANSION:

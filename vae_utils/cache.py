@@ -32,15 +32,12 @@ def entry_dir(config, root=None):
     return (root or cache_dir()) / cache_key(config)
 
 
-def save(result, root=None):
-    """Write `result` atomically under its key; return the entry folder."""
-    final = entry_dir(result.config, root)
+def write_entry(final, state_dict, info):
+    """Write `state_dict` (model.pt) and `info` (run.json) as folder `final`, atomically:
+    everything goes to a temporary folder that is renamed into place only when complete."""
     tmp = tempfile.mkdtemp(prefix=final.name + ".tmp-", dir=final.parent)
     try:
-        torch.save(result.model.state_dict(), os.path.join(tmp, "model.pt"))
-        info = {"key": final.name, "cache_version": CACHE_VERSION, "config": result.config.to_dict(),
-                "history": result.history, "test": result.test, "train_seconds": result.train_seconds,
-                "device": str(pick_device()), "versions": package_versions()}
+        torch.save(state_dict, os.path.join(tmp, "model.pt"))
         with open(os.path.join(tmp, "run.json"), "w") as fh:
             json.dump(info, fh, indent=1)
         if final.exists():
@@ -52,17 +49,31 @@ def save(result, root=None):
     return final
 
 
+def read_entry(folder):
+    """(state_dict, info) of an entry; raises OSError/ValueError/RuntimeError when damaged."""
+    with open(folder / "run.json") as fh:
+        info = json.load(fh)
+    return torch.load(folder / "model.pt", map_location="cpu", weights_only=True), info
+
+
+def save(result, root=None):
+    """Write `result` atomically under its key; return the entry folder."""
+    final = entry_dir(result.config, root)
+    info = {"key": final.name, "cache_version": CACHE_VERSION, "config": result.config.to_dict(),
+            "history": result.history, "test": result.test, "train_seconds": result.train_seconds,
+            "device": str(pick_device()), "versions": package_versions()}
+    return write_entry(final, result.model.state_dict(), info)
+
+
 def load(config, root=None):
     """The cached FitResult for `config`, or None when there is no complete, readable entry."""
     folder = entry_dir(config, root)
     if not folder.is_dir():
         return None
     try:
-        with open(folder / "run.json") as fh:
-            info = json.load(fh)
+        state, info = read_entry(folder)
         if info.get("key") != folder.name or info.get("config") != config.to_dict():
             raise ValueError("run.json does not describe this config")
-        state = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
         model = build_model(config.model, D_X[config.dataset], config.d_z, config.n_layers,
                             config.prior_mean, config.prior_std)
         model.load_state_dict(state)

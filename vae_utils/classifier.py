@@ -4,20 +4,18 @@ Trained once with a fixed seed and cached (state_dict + JSON) like the autoencod
 """
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .cache import read_entry, write_entry
 from .data import load_dataset
 from .paths import cache_dir
 from .reproducibility import pick_device, seed_everything
 
-CLASSIFIER_VERSION = 1
+CLASSIFIER_VERSION = 2
 
 
 class SmallCNN(nn.Module):
@@ -53,7 +51,7 @@ def embed_and_predict(classifier, x, batch_size=2000):
     return torch.cat(feats), torch.cat(preds)
 
 
-def train_classifier(dataset, epochs=4, batch_size=128, lr=1e-3, seed=0, n_train=None, device=None, root=None):
+def train_classifier(dataset, epochs=6, batch_size=128, lr=1e-3, seed=0, n_train=None, device=None, root=None):
     """The cached classifier for `dataset` and its test accuracy; trained on first use
     (on the first `n_train` training images when given, for quick runs)."""
     data = load_dataset(dataset)
@@ -66,8 +64,8 @@ def train_classifier(dataset, epochs=4, batch_size=128, lr=1e-3, seed=0, n_train
     model = SmallCNN(data.image_shape)
     if folder.is_dir():
         try:
-            info = json.loads((folder / "run.json").read_text())
-            model.load_state_dict(torch.load(folder / "model.pt", map_location="cpu", weights_only=True))
+            state, info = read_entry(folder)
+            model.load_state_dict(state)
             return model.eval(), info["test_accuracy"]
         except (OSError, ValueError, KeyError, RuntimeError, EOFError) as err:
             warnings.warn(f"ignoring unreadable classifier cache {folder} ({err}); retraining")
@@ -76,6 +74,8 @@ def train_classifier(dataset, epochs=4, batch_size=128, lr=1e-3, seed=0, n_train
     model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     x, y = data.train_x[:n_train].to(device), data.train_y[:n_train].to(device)
+    steps = epochs * -(-len(x) // batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)  # lr → 0 at the end
     for _ in range(epochs):
         model.train()
         for batch in torch.randperm(len(x), generator=generator).to(device).split(batch_size):
@@ -83,18 +83,9 @@ def train_classifier(dataset, epochs=4, batch_size=128, lr=1e-3, seed=0, n_train
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            schedule.step()
     model = model.cpu().eval()
     _, pred = embed_and_predict(model, data.test_x)
     accuracy = (pred == data.test_y).float().mean().item()
-    tmp = tempfile.mkdtemp(prefix=key + ".tmp-", dir=folder.parent)
-    try:
-        torch.save(model.state_dict(), os.path.join(tmp, "model.pt"))
-        with open(os.path.join(tmp, "run.json"), "w") as fh:
-            json.dump({**config, "test_accuracy": accuracy}, fh, indent=1)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.rename(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    write_entry(folder, model.state_dict(), {**config, "test_accuracy": accuracy})
     return model, accuracy

@@ -32,7 +32,7 @@ def run_all(configs, device=None):
     """Train (or load from the cache) every config; returns {config: FitResult}."""
     configs = unique(configs)
     return {c: train_or_load(c, device=device, progress=False)
-            for c in tqdm(configs, desc="models", disable=None)}
+            for c in tqdm(configs, desc="models")}   # silenced by TQDM_DISABLE=1 (make, CI)
 
 
 def results_table(results):
@@ -100,7 +100,7 @@ def mean_std_table(summary, index, metrics, digits=4):
     """A readable 'mean ± std' table from `summarise` output."""
     table = summary[index].copy()
     for m in metrics:
-        table[m.replace("test_", "")] = [f"{a:.{digits}g} ± {b:.2g}" for a, b in
+        table[m.replace("test_", "")] = ["—" if np.isnan(a) else f"{a:.{digits}g} ± {b:.2g}" for a, b in
                                          zip(summary[f"{m}_mean"], summary[f"{m}_std"].fillna(0))]
     return table.set_index(index)
 

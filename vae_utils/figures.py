@@ -14,7 +14,7 @@ MODEL_NAMES = {"ae": "AE", "vae": "VAE"}
 def learning_curves(history, facet, loss="recon"):
     """Training and validation `loss` per epoch, mean with a 95% band over folds, one panel per `facet` value."""
     values = sorted(history[facet].unique())
-    fig, axes = plt.subplots(1, len(values), figsize=(3.2 * len(values), 3.2), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(values), figsize=(3.2 * len(values), 3.2), squeeze=False)
     for ax, value in zip(axes[0], values):
         part = history[history[facet] == value]
         long = part.melt(id_vars=["epoch", "model", "fold"], value_vars=[f"train_{loss}", f"val_{loss}"],

@@ -152,8 +152,8 @@ def fit(config, device=None, progress=True):
     optimizer = make_optimizer(model, config.lr)
     history = []
     start = time.perf_counter()
-    epochs = tqdm(range(1, config.epochs + 1), desc=config.label(), disable=None if progress else True,
-                  leave=False)
+    epochs = tqdm(range(1, config.epochs + 1), desc=config.label(), leave=False,
+                  **({} if progress else {"disable": True}))   # TQDM_DISABLE=1 also silences it
     for epoch in epochs:
         train = train_epoch(model, optimizer, x_train, config.batch_size, generator,
                             config.likelihood, config.beta)

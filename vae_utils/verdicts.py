@@ -1,12 +1,15 @@
 """Claims of the study turned into measured verdicts, and the generated results report."""
 import json
 import os
+import sys
 
 import numpy as np
 import pandas as pd
 
 from .paths import results_dir
 
+KEY_FIGURES = ("-metrics", "-samples", "depth-mnist-latent-dz2", "depth-fashion_mnist-latent-dz2",
+               "reconstructions-dz2", "latent-mnist-reconstructions")
 COLUMNS = ["notebook", "dataset", "claim", "condition", "metric", "value", "ci_low", "ci_high",
            "n", "holds"]
 
@@ -69,14 +72,25 @@ def write_report(profile="default"):
         lines.append("")
     meta = sorted((out / "metadata").glob("*.json")) if (out / "metadata").exists() else []
     if meta:
-        lines += ["## Run times", "", "| executed notebook | wall time (s) | device |", "|---|---|---|"]
+        lines += ["## Run times", "",
+                  "Wall time of the run that wrote each executed notebook. A run that finds its models in",
+                  "the cache (`.cache/models/`) only evaluates and plots; see the top-level README for",
+                  "the times of a run that trains everything.", "",
+                  "| executed notebook | wall time (s) | device |", "|---|---|---|"]
         for path in meta:
             m = json.loads(path.read_text())
             lines.append(f"| {path.stem} | {m.get('wall_seconds', float('nan')):.0f} | {m.get('device')} |")
         lines.append("")
     figures = sorted((out / "figures").glob("*.png")) if (out / "figures").exists() else []
+    key = [f for f in figures if any(p in f.stem for p in KEY_FIGURES)]
     if figures:
-        lines += ["## Figures", ""]
-        for fig in figures:
+        lines += ["## Key figures", ""]
+        for fig in key:
             lines += [f"### {fig.stem}", "", f"![{fig.stem}](figures/{fig.name})", ""]
+        lines += ["## All figures", "", ", ".join(f"[{f.stem}](figures/{f.name})" for f in figures), ""]
     (out / "README.md").write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    write_report(sys.argv[1] if len(sys.argv) > 1 else "default")
+    print(f"report written to {results_dir(sys.argv[1] if len(sys.argv) > 1 else 'default') / 'README.md'}")
