@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from vae_utils.data import _torchvision_root, load_dataset  # noqa: E402
+from vae_utils.data import torchvision_root, load_dataset  # noqa: E402
 from vae_utils.models import VAE  # noqa: E402
 from vae_utils.paths import results_dir  # noqa: E402
 from vae_utils.reproducibility import pick_device, seed_everything  # noqa: E402
@@ -110,7 +110,7 @@ def main():
     device = pick_device(args.device)
     seed_everything(0)
     x = load_dataset("mnist").train_x[:args.samples].to(device)
-    tv = datasets.MNIST(str(_torchvision_root(datasets.MNIST)), train=True, transform=transforms.ToTensor())
+    tv = datasets.MNIST(str(torchvision_root(datasets.MNIST)), train=True, transform=transforms.ToTensor())
     study_data = Subset(tv, range(args.samples))
     roof = matmul_gflops(device)
     rows = []

@@ -8,7 +8,6 @@
   run never leaves a file Make would take as finished;
 * run metadata (git commit, versions, device, parameters, wall time) goes next to it.
 """
-import json
 import os
 import signal
 import sys

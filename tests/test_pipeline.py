@@ -1,6 +1,5 @@
 """The Makefile's helpers: dependency pins from environment.yml, and safe notebook runs."""
 import importlib.util
-import sys
 from pathlib import Path
 
 import nbformat

@@ -79,7 +79,7 @@ def load(config, root=None):
         model.load_state_dict(state)
     except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError, EOFError) as err:
         warnings.warn(f"ignoring unreadable cache entry {folder} ({type(err).__name__}: {err}); "
-                      f"it will be retrained")
+                      f"it will be retrained", stacklevel=2)
         return None
     return FitResult(model.eval(), config, info["history"], info["train_seconds"], info["test"])
 

@@ -68,7 +68,7 @@ def train_classifier(dataset, epochs=6, batch_size=128, lr=1e-3, seed=0, n_train
             model.load_state_dict(state)
             return model.eval(), info["test_accuracy"]
         except (OSError, ValueError, KeyError, RuntimeError, EOFError) as err:
-            warnings.warn(f"ignoring unreadable classifier cache {folder} ({err}); retraining")
+            warnings.warn(f"ignoring unreadable classifier cache {folder} ({err}); retraining", stacklevel=2)
     device = pick_device(device)
     generator = seed_everything(seed)
     model = model.to(device)

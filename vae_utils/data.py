@@ -6,7 +6,6 @@ The root folder is $VAE_DATA_DIR (default: `data/` in the repository).
 import functools
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -58,7 +57,7 @@ def check_dataset_name(name):
         raise ValueError(f"dataset={name!r} is not known; allowed: {', '.join(DATASETS)}")
 
 
-def _torchvision_root(cls):
+def torchvision_root(cls):
     """A root folder from which torchvision can read `cls`, with archives checked against its md5s.
 
     The data folder is only read, except to download archives that are missing there;
@@ -90,7 +89,7 @@ def _torchvision_root(cls):
 def _load_torchvision(name):
     cls = TORCHVISION[name]
     try:
-        root = _torchvision_root(cls)
+        root = torchvision_root(cls)
         train = cls(str(root), train=True, download=True)
         test = cls(str(root), train=False, download=True)
     except DataError:
