@@ -6,13 +6,21 @@ import torch
 from scipy import stats
 from sklearn.decomposition import PCA
 
+from .experiments import t_interval
 from .plotting import image_grid
 
 MODEL_NAMES = {"ae": "AE", "vae": "VAE"}
 
 
+def t_band(values):
+    """Error bars for seaborn: the 95% Student-t interval of the mean, as in the tables
+    (deterministic, unlike seaborn's bootstrap)."""
+    _, low, high = t_interval(values)
+    return low, high
+
+
 def learning_curves(history, facet, loss="recon"):
-    """Training and validation `loss` per epoch, mean with a 95% band over folds, one panel per `facet` value."""
+    """Training and validation `loss` per epoch, mean with a 95% t-band over folds, one panel per `facet` value."""
     values = sorted(history[facet].unique())
     fig, axes = plt.subplots(1, len(values), figsize=(3.2 * len(values), 3.2), squeeze=False)
     for ax, value in zip(axes[0], values):
@@ -21,7 +29,7 @@ def learning_curves(history, facet, loss="recon"):
                          var_name="split", value_name=loss)
         long["split"] = long["split"].str.split("_").str[0]
         long["model"] = long["model"].map(MODEL_NAMES)
-        sns.lineplot(data=long, x="epoch", y=loss, hue="model", style="split", errorbar=("ci", 95),
+        sns.lineplot(data=long, x="epoch", y=loss, hue="model", style="split", errorbar=t_band,
                      ax=ax, legend=ax is axes[0][-1])
         ax.set_title(f"{facet} = {value}")
     axes[0][0].set_ylabel(f"{loss} (nats per image)")
@@ -36,7 +44,7 @@ def metrics_vs(table, x, metrics, hue="model", title=None):
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.2), squeeze=False)
     data = table.assign(model=table["model"].map(MODEL_NAMES))
     for ax, metric in zip(axes[0], metrics):
-        sns.pointplot(data=data, x=x, y=metric, hue=hue, errorbar=("ci", 95), dodge=0.3,
+        sns.pointplot(data=data, x=x, y=metric, hue=hue, errorbar=t_band, dodge=0.3,
                       capsize=0.15, ax=ax, legend=ax is axes[0][0], linestyles="-", markers="o")
         ax.set_title(metric.replace("test_", "test ").replace("_", " "))
         ax.set_ylabel("")
