@@ -58,3 +58,13 @@ def test_record_replaces_a_notebooks_rows_and_writes_the_report(tmp_path, monkey
     assert len(table) == 2 and set(table["dataset"]) == {"mnist", "fashion_mnist"}
     assert {"notebook", "dataset", "claim", "metric", "value", "ci_low", "ci_high", "holds"} <= set(table)
     assert "| nb | mnist | AE better | d_z=2 |" in (tmp_path / "README.md").read_text()
+
+
+def test_pick_finds_exactly_one_result():
+    from vae_utils.training import TrainConfig
+    configs = experiments.grid(dict(dataset="mnist", n_layers=2, epochs=1), model=["ae", "vae"], d_z=[2, 5])
+    results = {c: f"{c.model}-{c.d_z}" for c in configs}
+    assert experiments.pick(results, model="vae", d_z=5) == "vae-5"
+    with pytest.raises(ValueError, match="2 trained models match"):
+        experiments.pick(results, d_z=2)
+    assert isinstance(configs[0], TrainConfig)

@@ -35,6 +35,14 @@ def run_all(configs, device=None):
             for c in tqdm(configs, desc="models")}   # silenced by TQDM_DISABLE=1 (make, CI)
 
 
+def pick(results, **fields):
+    """The one result whose config has all `fields` (e.g. model="vae", d_z=2, fold=0)."""
+    found = [r for c, r in results.items() if all(getattr(c, k) == v for k, v in fields.items())]
+    if len(found) != 1:
+        raise ValueError(f"{len(found)} trained models match {fields}; expected exactly one")
+    return found[0]
+
+
 def results_table(results):
     """One row per trained model: its config, test metrics, parameter count and training time."""
     rows = []
@@ -82,12 +90,17 @@ def summarise(table, by, metrics):
     return pd.DataFrame(rows)
 
 
-def paired_gap(table, by, metric, minus="ae", plus="vae"):
-    """Per group: `plus` − `minus` of `metric`, paired by fold, with its 95% t-interval."""
+def _fold_gaps(table, by, metric, minus, plus):
+    """`plus` − `minus` of `metric` for each group and fold (a Series indexed by `by` + fold)."""
     wide = table.pivot_table(index=by + ["fold"], columns="model", values=metric)
     if minus not in wide or plus not in wide:
-        raise ValueError(f"paired_gap needs both models {minus!r} and {plus!r} in the table")
-    gap = (wide[plus] - wide[minus]).rename("gap").reset_index()
+        raise ValueError(f"a paired gap needs both models {minus!r} and {plus!r} in the table")
+    return wide[plus] - wide[minus]
+
+
+def paired_gap(table, by, metric, minus="ae", plus="vae"):
+    """Per group: `plus` − `minus` of `metric`, paired by fold, with its 95% t-interval."""
+    gap = _fold_gaps(table, by, metric, minus, plus).rename("gap").reset_index()
     rows = []
     for key, group in gap.groupby(by, sort=True):
         mean, low, high = t_interval(group["gap"])
@@ -108,8 +121,7 @@ def mean_std_table(summary, index, metrics, digits=4):
 def gap_trend(table, x, metric, minus="ae", plus="vae"):
     """(plus − minus gap at the largest `x`) − (gap at the smallest `x`), paired by fold, with a 95% interval."""
     lo, hi = table[x].min(), table[x].max()
-    wide = table.pivot_table(index=[x, "fold"], columns="model", values=metric)
-    gap = (wide[plus] - wide[minus]).unstack(x)
+    gap = _fold_gaps(table, [x], metric, minus, plus).unstack(x)
     change = (gap[hi] - gap[lo]).dropna()
     mean, low, high = t_interval(change)
     return pd.DataFrame([{"comparison": f"{x}={lo} to {x}={hi}", "metric": metric, "gap": mean,
