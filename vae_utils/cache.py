@@ -61,6 +61,7 @@ def save(result, root=None):
     final = entry_dir(result.config, root)
     info = {"key": final.name, "cache_version": CACHE_VERSION, "config": result.config.to_dict(),
             "history": result.history, "test": result.test, "train_seconds": result.train_seconds,
+            "stack_size": result.stack_size,
             "device": str(pick_device()), "versions": package_versions()}
     return write_entry(final, result.model.state_dict(), info)
 
@@ -72,7 +73,8 @@ def load(config, root=None):
         return None
     try:
         state, info = read_entry(folder)
-        if info.get("key") != folder.name or info.get("config") != config.to_dict():
+        as_json = json.loads(json.dumps(config.to_dict()))    # tuples (priors) come back as lists
+        if info.get("key") != folder.name or info.get("config") != as_json:
             raise ValueError("run.json does not describe this config")
         model = build_model(config.model, D_X[config.dataset], config.d_z, config.n_layers,
                             config.prior_mean, config.prior_std)
@@ -81,7 +83,8 @@ def load(config, root=None):
         warnings.warn(f"ignoring unreadable cache entry {folder} ({type(err).__name__}: {err}); "
                       f"it will be retrained", stacklevel=2)
         return None
-    return FitResult(model.eval(), config, info["history"], info["train_seconds"], info["test"])
+    return FitResult(model.eval(), config, info["history"], info["train_seconds"], info["test"],
+                     info.get("stack_size", 1))
 
 
 def train_or_load(config, root=None, device=None, progress=True):

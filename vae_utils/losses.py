@@ -15,34 +15,37 @@ def check_likelihood(likelihood):
 
 
 def reconstruction_nll(logits, x, likelihood):
-    """Per-example negative log-likelihood (sum over pixels, up to constants), shape (batch,).
+    """Per-example negative log-likelihood (sum over pixels, up to constants), shape x.shape[:-1].
 
     bernoulli: binary cross-entropy from logits; gaussian: squared error of sigmoid(logits)
     (a Gaussian with fixed variance 1/2, the study's summed MSE).
     """
     if likelihood == "bernoulli":
-        return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+        return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
     if likelihood == "gaussian":
-        return (torch.sigmoid(logits) - x).pow(2).sum(1)
+        return (torch.sigmoid(logits) - x).pow(2).sum(-1)
     check_likelihood(likelihood)
 
 
 def kl_divergence(mu, logvar, prior_mean=None, prior_std=None):
-    """Closed-form KL(N(mu, exp(logvar)) || N(prior_mean, prior_std^2)) per example, shape (batch,)."""
+    """Closed-form KL(N(mu, exp(logvar)) || N(prior_mean, prior_std^2)) per example, shape mu.shape[:-1]."""
     if prior_mean is None:
-        return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
+        return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
     prior_var = prior_std.pow(2)
     return 0.5 * ((logvar.exp() + (mu - prior_mean).pow(2)) / prior_var
-                  - 1.0 - logvar + prior_var.log()).sum(1)
+                  - 1.0 - logvar + prior_var.log()).sum(-1)
 
 
 def loss_terms(model, out, x, likelihood, beta):
-    """Batch means of the reconstruction term, the KL term and the β-ELBO loss (recon + β·KL)."""
-    recon = reconstruction_nll(out.logits, x, likelihood).mean()
+    """Batch means of the reconstruction term, the KL term and the β-ELBO loss (recon + β·KL).
+
+    The mean is over the batch axis (the last but one): a stack of K models gives K values each.
+    """
+    recon = reconstruction_nll(out.logits, x, likelihood).mean(-1)
     if out.mu is None:
-        kl = torch.zeros((), device=x.device)
+        kl = torch.zeros_like(recon)
     else:
-        kl = kl_divergence(out.mu, out.logvar, model.prior_mean, model.prior_std).mean()
+        kl = kl_divergence(out.mu, out.logvar, model.prior_mean, model.prior_std).mean(-1)
     return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
 
 

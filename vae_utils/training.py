@@ -99,12 +99,33 @@ def evaluate(model, x, likelihood, beta=1.0, sample=False, batch_size=2000):
     return {k: v / len(x) for k, v in totals.items()}
 
 
-def make_optimizer(model, lr):
-    """Adam, fused where this torch supports it (faster on CPU and GPU)."""
+def make_optimizer(model, lr, capturable=False):
+    """Adam, fused where this torch supports it (faster on CPU and GPU).
+
+    `capturable=True` keeps Adam's step count on the device, as a CUDA graph needs.
+    """
     try:
-        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True, capturable=capturable)
     except (RuntimeError, TypeError):
-        return torch.optim.Adam(model.parameters(), lr=lr)
+        return torch.optim.Adam(model.parameters(), lr=lr, capturable=capturable)
+
+
+def init_model(config, d_x):
+    """`config`'s freshly initialised model and its shuffling generator, both from its seed."""
+    generator = seed_everything(config.seed * 1000 + config.fold)
+    model = build_model(config.model, d_x, config.d_z, config.n_layers,
+                        config.prior_mean, config.prior_std)
+    return model, generator
+
+
+def test_metrics(model, config, test_x):
+    """Test-set metrics, once, after training: at the posterior mean, and (VAE) with a sample."""
+    test = {f"test_{k}": v for k, v in evaluate(model, test_x, config.likelihood, config.beta).items()}
+    if config.model == "vae":
+        torch.manual_seed(config.seed)
+        sampled = evaluate(model, test_x, config.likelihood, config.beta, sample=True)
+        test.update({f"test_sampled_{k}": v for k, v in sampled.items()})
+    return test
 
 
 def train_epoch(model, optimizer, x_train, batch_size, generator, likelihood, beta):
@@ -129,8 +150,9 @@ class FitResult:
     model: torch.nn.Module
     config: TrainConfig
     history: list = field(default_factory=list)   # one dict per epoch
-    train_seconds: float = 0.0
+    train_seconds: float = 0.0                    # wall time; for a stacked member, the stack's / K
     test: dict = field(default_factory=dict)      # test-set metrics, once, after training
+    stack_size: int = 1                           # members trained together (vae_utils.stacked)
 
 
 def fit(config, device=None, progress=True):
@@ -146,9 +168,8 @@ def fit(config, device=None, progress=True):
     x_train = data.train_x[train_idx].to(device)
     x_val = data.train_x[val_idx].to(device)
 
-    generator = seed_everything(config.seed * 1000 + config.fold)
-    model = build_model(config.model, data.d_x, config.d_z, config.n_layers,
-                        config.prior_mean, config.prior_std).to(device)
+    model, generator = init_model(config, data.d_x)
+    model.to(device)
     optimizer = make_optimizer(model, config.lr)
     history = []
     start = time.perf_counter()
@@ -165,9 +186,5 @@ def fit(config, device=None, progress=True):
                         "seconds": time.perf_counter() - start})
         epochs.set_postfix(loss=f"{train[0]:.2f}", val=f"{val['loss']:.2f}")
     seconds = time.perf_counter() - start
-    test = {f"test_{k}": v for k, v in evaluate(model, data.test_x, config.likelihood, config.beta).items()}
-    if config.model == "vae":
-        torch.manual_seed(config.seed)
-        sampled = evaluate(model, data.test_x, config.likelihood, config.beta, sample=True)
-        test.update({f"test_sampled_{k}": v for k, v in sampled.items()})
+    test = test_metrics(model, config, data.test_x)
     return FitResult(model.cpu().eval(), config, history, seconds, test)

@@ -1,0 +1,256 @@
+"""Train K configs of one architecture as one model whose weights have a leading member axis.
+
+Members may differ in fold, seed, β and prior. Each gets exactly what `training.fit` would
+give it: the same initial weights, training indices and shuffling order (and, on the CPU,
+the same noise), its own Adam state (Adam works element by element) and its own
+finiteness check. The loss is the sum of the members' losses, so each member's gradient is
+its own loss's. On CUDA the whole step (batch gather, forward, backward, fused Adam) is
+captured once in a CUDA graph and replayed, with no host sync inside an epoch.
+"""
+import math
+import time
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data import load_dataset, train_val_indices
+from .losses import loss_terms
+from .models import Output
+from .reproducibility import pick_device
+from .training import FitResult, evaluate, init_model, make_optimizer, test_metrics
+
+STACKABLE_FIELDS = ("fold", "seed", "beta", "prior_mean", "prior_std")
+WARMUP_STEPS = 3       # eager steps on a side stream before the CUDA graph is captured
+
+
+def stack_key(config):
+    """Configs with equal keys share an architecture and protocol, so they can share a stack."""
+    return tuple((k, v) for k, v in sorted(config.to_dict().items()) if k not in STACKABLE_FIELDS)
+
+
+def split_of(config, n_images):
+    """Training and validation indices of `config` (the split `fit` uses)."""
+    return train_val_indices(n_images, config.n_folds, config.fold, config.seed, config.n_train)
+
+
+def stack_groups(configs, max_members):
+    """`configs` in stackable groups of at most `max_members`, in first-seen order.
+
+    A group shares the stack key and the sizes of the training and validation sets.
+    """
+    if max_members < 1:
+        raise ValueError(f"max_members={max_members} is not allowed; it must be >= 1")
+    groups = {}
+    for c in configs:
+        n = len(load_dataset(c.dataset).train_x)
+        sizes = tuple(len(part) for part in split_of(c, n))
+        groups.setdefault((stack_key(c), sizes), []).append(c)
+    return [g[i:i + max_members] for g in groups.values() for i in range(0, len(g), max_members)]
+
+
+class StackedLinear(nn.Module):
+    """K independent linear layers of one shape, applied to K batches with one baddbmm."""
+
+    def __init__(self, layers):
+        super().__init__()
+        self.weight = nn.Parameter(torch.stack([layer.weight.detach().t() for layer in layers]))
+        self.bias = nn.Parameter(torch.stack([layer.bias.detach() for layer in layers]).unsqueeze(1))
+
+    def forward(self, x):                       # (K, batch, in) -> (K, batch, out)
+        return torch.baddbmm(self.bias, x, self.weight)
+
+    @torch.no_grad()
+    def write_back(self, layers):
+        for layer, weight, bias in zip(layers, self.weight, self.bias):
+            layer.weight.copy_(weight.t())
+            layer.bias.copy_(bias[0])
+
+
+def stack_modules(modules):
+    """One stacked module for K modules of the same structure (Linear, ReLU, Identity, Sequential)."""
+    first = modules[0]
+    if isinstance(first, nn.Linear):
+        return StackedLinear(modules)
+    if isinstance(first, nn.Sequential):
+        return nn.Sequential(*(stack_modules([m[i] for m in modules]) for i in range(len(first))))
+    if isinstance(first, (nn.ReLU, nn.Identity)):
+        return type(first)()
+    raise TypeError(f"cannot stack a {type(first).__name__}")
+
+
+class StackedAutoencoder(nn.Module):
+    """K AEs or K VAEs of one architecture; `write_back` copies the weights into the K models."""
+
+    def __init__(self, members):
+        super().__init__()
+        self.kind, self.members = members[0].kind, members
+        self.parts = ["encoder", "decoder"] + (["mu_head", "logvar_head"] if self.kind == "vae" else [])
+        for part in self.parts:
+            setattr(self, part, stack_modules([getattr(m, part) for m in members]))
+        if self.kind == "vae":
+            self.register_buffer("prior_mean", torch.stack([m.prior_mean for m in members]).unsqueeze(1))
+            self.register_buffer("prior_std", torch.stack([m.prior_std for m in members]).unsqueeze(1))
+
+    def forward(self, x, eps=None):             # x: (K, batch, d_x); eps: (K, batch, d_z) for a VAE
+        if self.kind == "ae":
+            z = self.encoder(x)
+            return Output(self.decoder(z), z)
+        h = self.encoder(x)
+        mu, logvar = self.mu_head(h), self.logvar_head(h)
+        z = mu + eps * torch.exp(0.5 * logvar)
+        return Output(self.decoder(z), z, mu, logvar)
+
+    def write_back(self):
+        for part in self.parts:
+            stacked = [m for m in getattr(self, part).modules() if isinstance(m, StackedLinear)]
+            singles = [[m for m in getattr(member, part).modules() if isinstance(m, nn.Linear)]
+                       for member in self.members]
+            for k, layer in enumerate(stacked):
+                layer.write_back([layers[k] for layers in singles])
+
+
+class StackedTrainer:
+    """The stacked model, its optimizer and every member's data, trained one epoch at a time."""
+
+    def __init__(self, configs, data, device):
+        check_stackable(configs)
+        first = configs[0]
+        splits = [split_of(c, len(data.train_x)) for c in configs]
+        if len({(len(t), len(v)) for t, v in splits}) > 1:
+            raise ValueError("stacked configs need training and validation sets of equal sizes")
+        self.configs, self.device, self.batch = configs, device, first.batch_size
+        self.members, self.shufflers, self.noise = [], [], []
+        for c in configs:
+            model, shuffler = init_model(c, data.d_x)          # the same draws as `fit`
+            noise = torch.Generator(device)
+            if device.type == "cpu":                           # `fit` samples from the global stream
+                noise.set_state(torch.get_rng_state())
+            else:
+                noise.manual_seed(c.seed * 1000 + c.fold)
+            self.members.append(model.to(device))
+            self.shufflers.append(shuffler)
+            self.noise.append(noise)
+        self.model = StackedAutoencoder(self.members).to(device)
+        self.optimizer = make_optimizer(self.model, first.lr, capturable=device.type == "cuda")
+        self.likelihood, self.d_z = first.likelihood, first.d_z
+        self.beta = torch.tensor([float(c.beta) for c in configs], device=device)
+        self.x = data.train_x.to(device)
+        self.train_idx = torch.stack([t for t, _ in splits])
+        self.val_x = [data.train_x[v].to(device) for _, v in splits]
+        self.n_full, self.rest = divmod(self.train_idx.shape[1], self.batch)
+        # Static buffers: the step reads them, so a captured graph sees each epoch's values.
+        k = len(configs)
+        self.order = torch.empty(k, self.train_idx.shape[1], dtype=torch.long, device=device)
+        self.step_no = torch.zeros(1, dtype=torch.long, device=device)
+        self.offsets = torch.arange(self.batch, device=device)
+        self.sums = torch.zeros(k, 3, device=device)
+        self.graph, self.eager_steps = None, 0
+        if device.type == "cuda" and self.kind == "vae":
+            self.eps = torch.empty(k, self.n_full, self.batch, self.d_z, device=device)
+
+    @property
+    def kind(self):
+        return self.model.kind
+
+    def noise_for(self, size):
+        """Each member's ε for its next batch: drawn now (CPU, last batch) or from the epoch's draw."""
+        if self.kind == "ae":
+            return None
+        if self.device.type == "cuda" and size == self.batch:
+            return self.eps.index_select(1, self.step_no).squeeze(1)
+        return torch.stack([torch.randn(size, self.d_z, generator=g, device=self.device) for g in self.noise])
+
+    def step(self, size):
+        """One Adam step of every member on its next batch of `size` images; no host sync."""
+        positions = self.step_no * self.batch + self.offsets[:size]
+        xb = self.x[self.order[:, positions]]                 # (K, size, d_x)
+        out = self.model(xb, self.noise_for(size))
+        terms = loss_terms(self.model, out, xb, self.likelihood, self.beta)
+        self.optimizer.zero_grad(set_to_none=True)
+        terms["loss"].sum().backward()                        # member k's gradient is its own loss's
+        self.optimizer.step()
+        self.sums += torch.stack([terms["loss"], terms["recon"], terms["kl"]], 1).detach() * size
+        self.step_no += 1
+
+    def full_step(self):
+        """`step(batch)`: eager on the CPU; on CUDA a few eager warm-up steps, then graph replays."""
+        if self.device.type != "cuda":
+            return self.step(self.batch)
+        if self.graph is None and self.eager_steps < WARMUP_STEPS:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                self.step(self.batch)
+            torch.cuda.current_stream().wait_stream(side)
+            self.eager_steps += 1
+            return
+        if self.graph is None:
+            self.graph = torch.cuda.CUDAGraph()
+            self.optimizer.zero_grad(set_to_none=True)
+            with torch.cuda.graph(self.graph):
+                self.step(self.batch)
+        self.graph.replay()
+
+    def train_epoch(self):
+        """One pass of every member over its own training set; (K, 3) means of [loss, recon, kl]."""
+        self.model.train()
+        orders = [idx[torch.randperm(len(idx), generator=g)] for idx, g in zip(self.train_idx, self.shufflers)]
+        self.order.copy_(torch.stack(orders))
+        self.sums.zero_()
+        self.step_no.zero_()
+        if self.device.type == "cuda" and self.kind == "vae":
+            for eps, g in zip(self.eps, self.noise):
+                eps.normal_(generator=g)
+        for _ in range(self.n_full):
+            self.full_step()
+        if self.rest:
+            self.step(self.rest)
+        return (self.sums / self.train_idx.shape[1]).cpu()      # the epoch's one host sync
+
+
+def check_stackable(configs):
+    """Raise ValueError unless `configs` are distinct and differ only in STACKABLE_FIELDS."""
+    if not configs:
+        raise ValueError("a stack needs at least one config")
+    if len(set(configs)) != len(configs):
+        raise ValueError("a stack cannot hold the same config twice")
+    if len({stack_key(c) for c in configs}) > 1:
+        raise ValueError(f"stacked configs may differ only in {', '.join(STACKABLE_FIELDS)}")
+
+
+def fit_stacked(configs, device=None, progress=True):
+    """Train `configs` as one stack; per config a FitResult as `fit` gives, or the error that
+    stopped it (FloatingPointError when its loss stopped being finite; the others go on)."""
+    for c in configs:
+        c.validate()
+    check_stackable(configs)
+    device = pick_device(device)
+    data = load_dataset(configs[0].dataset)
+    trainer = StackedTrainer(configs, data, device)
+    histories, failed = [[] for _ in configs], {}
+    start = time.perf_counter()
+    label = f"{len(configs)} stacked: {configs[0].label()}"
+    for epoch in tqdm(range(1, configs[0].epochs + 1), desc=label, leave=False, disable=not progress):
+        train = trainer.train_epoch().tolist()
+        trainer.model.write_back()
+        for k, (config, member) in enumerate(zip(configs, trainer.members)):
+            if k in failed:
+                continue
+            if not all(math.isfinite(v) for v in train[k]):
+                failed[k] = FloatingPointError(f"non-finite training loss at epoch {epoch} for {config}")
+                continue
+            val = evaluate(member, trainer.val_x[k], config.likelihood, config.beta)
+            histories[k].append({"epoch": epoch, "train_loss": train[k][0], "train_recon": train[k][1],
+                                 "train_kl": train[k][2], **{f"val_{n}": v for n, v in val.items()},
+                                 "seconds": time.perf_counter() - start})
+    seconds = time.perf_counter() - start
+    results = []
+    for k, (config, member) in enumerate(zip(configs, trainer.members)):
+        if k in failed:
+            results.append(failed[k])
+            continue
+        test = test_metrics(member, config, data.test_x)
+        results.append(FitResult(member.cpu().eval(), config, histories[k], seconds / len(configs),
+                                 test, stack_size=len(configs)))
+    return results
