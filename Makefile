@@ -75,8 +75,8 @@ nbval: | $(STAMP) ## nbval (lax) on every notebook, prepared with the quick para
 lab: | $(STAMP) ## open the notebooks in JupyterLab
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
-bench: | $(STAMP) ## training-speed benchmark (writes results/bench.csv)
-	$(PY) benchmarks/train_speed.py
+bench: | $(STAMP) ## training-speed benchmark (results/bench.csv); BENCH_ARGS="--paper-setting" adds the paper protocol
+	$(PY) benchmarks/train_speed.py $(BENCH_ARGS)
 
 clean: ## remove executed notebooks of the quick profile, build files and the nbval copies
 	rm -rf build results/profiles .pytest_cache
