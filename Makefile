@@ -13,25 +13,32 @@ ifeq ($(QUICK),1)
 PROFILE  := quick
 endif
 PROFILE  ?= default
-OUT      := $(if $(filter default,$(PROFILE)),results,results/profiles/$(PROFILE))
+# The profile's results folder, from the one place that knows it (vae_utils/paths.py).
+OUT      := $(shell python3 vae_utils/paths.py $(PROFILE))
+$(if $(OUT),,$(error PROFILE=$(PROFILE) is not known; allowed: default, quick, paper))
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-# One run per parameter file: params/<profile>/<notebook>[--<variant>].yaml -> <OUT>/notebooks/<same>.ipynb
-PARAMS    := $(sort $(wildcard params/$(PROFILE)/*.yaml))
-EXECUTED  := $(patsubst params/$(PROFILE)/%.yaml,$(OUT)/notebooks/%.ipynb,$(PARAMS))
+# One run per parameter file: params/<profile>/<notebook>[--<variant>].yaml -> <OUT>/notebooks/<same>.ipynb;
+# params/<profile>/protocol.yaml is the training protocol every run of the profile shares.
+PARAMS    := $(sort $(wildcard params/$(PROFILE)/[0-9]*.yaml))
+PROTOCOL  := params/$(PROFILE)/protocol.yaml
+RUNS      := $(patsubst params/$(PROFILE)/%.yaml,%,$(PARAMS))
+EXECUTED  := $(patsubst %,$(OUT)/notebooks/%.ipynb,$(RUNS))
 notebook_of = notebooks/$(firstword $(subst --, ,$(1))).ipynb
 LIBRARY   := $(wildcard vae_utils/*.py) scripts/run_notebook.py
 NBVAL_DIR := build/nbval
+LINTED    := vae_utils scripts tests benchmarks notebooks
 export TQDM_DISABLE ?= 1
 
-.PHONY: all help venv test unit nbval lab bench clean clean-cache check-params
+.PHONY: all help venv test unit nbval lint lab bench clean clean-cache check-params
 
 check-params: # every notebook needs a parameter file in the profile, every parameter file a notebook
+	@test -f $(PROTOCOL) || { echo "missing $(PROTOCOL) (the profile's training protocol)" >&2; exit 1; }
 	@for nb in $(NOTEBOOKS); do name=$$(basename $$nb .ipynb); \
 	  { ls params/$(PROFILE)/$$name.yaml params/$(PROFILE)/$$name--*.yaml 2>/dev/null || true; } | grep -q . || \
 	  { echo "no parameter file params/$(PROFILE)/$$name[--variant].yaml for $$nb" >&2; exit 1; }; done
-	@for p in $(PARAMS); do nb=$$(basename $$p .yaml); nb=notebooks/$${nb%%--*}.ipynb; \
-	  test -f $$nb || { echo "$$p names no notebook ($$nb is missing)" >&2; exit 1; }; done
+	@for run in $(RUNS); do nb=notebooks/$${run%%--*}.ipynb; \
+	  test -f $$nb || { echo "params/$(PROFILE)/$$run.yaml names no notebook ($$nb is missing)" >&2; exit 1; }; done
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -50,27 +57,31 @@ $(STAMP): environment.yml pyproject.toml scripts/env_to_pip.py
 	$(PY) -c "import torch, torchvision, papermill, nbval, vae_utils; print('environment ready: torch', torch.__version__, 'torchvision', torchvision.__version__)"
 	touch $@
 
-# The generated report: verdicts, run times and key figures of the executed notebooks.
-$(OUT)/README.md: $(EXECUTED) vae_utils/verdicts.py | $(STAMP)
-	$(PY) -m vae_utils.verdicts $(PROFILE)
+# The generated report: verdicts.csv and README.md from exactly this profile's runs (the
+# folder params/<profile> is a prerequisite so that a deleted parameter file counts as a change).
+$(OUT)/README.md: $(EXECUTED) scripts/report.py params/$(PROFILE) | $(STAMP)
+	$(PY) scripts/report.py $(PROFILE)
 
-# One executed notebook: rebuilt when the notebook, its parameters or the library change.
+# One executed notebook: rebuilt when the notebook, its parameters, the protocol or the library change.
 .SECONDEXPANSION:
-$(OUT)/notebooks/%.ipynb: $$(call notebook_of,$$*) params/$(PROFILE)/%.yaml $(LIBRARY) | $(STAMP)
-	$(PY) scripts/run_notebook.py $< params/$(PROFILE)/$*.yaml $@
+$(OUT)/notebooks/%.ipynb: $$(call notebook_of,$$*) params/$(PROFILE)/%.yaml $(PROTOCOL) $(LIBRARY) | $(STAMP)
+	$(PY) scripts/run_notebook.py $(PROFILE) $*
 
-test: unit nbval ## unit tests of vae_utils, then nbval on every notebook (quick parameters)
+test: lint unit nbval ## lint, unit tests of vae_utils, then nbval on every notebook (quick parameters)
 
 unit: | $(STAMP) ## pytest on tests/
 	$(PY) -m pytest -q tests
 
-nbval: | $(STAMP) ## nbval (lax) on every notebook, prepared with the quick parameters
+nbval: | $(STAMP) ## nbval (lax) on every notebook, prepared with the quick profile's parameters
 	rm -rf $(NBVAL_DIR) && mkdir -p $(NBVAL_DIR)
-	for p in params/quick/*.yaml; do \
-	  name=$$(basename $$p .yaml); \
-	  $(PY) -m papermill --prepare-only --log-level WARNING -f $$p notebooks/$${name%%--*}.ipynb $(NBVAL_DIR)/$$name.ipynb; \
+	for p in params/quick/[0-9]*.yaml; do \
+	  run=$$(basename $$p .yaml); \
+	  $(PY) scripts/run_notebook.py quick $$run --prepare-only $(NBVAL_DIR)/$$run.ipynb; \
 	done
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env $(NBVAL_DIR)
+
+lint: | $(STAMP) ## ruff on the library, scripts, tests, benchmarks and notebooks
+	$(VENV)/bin/ruff check $(LINTED)
 
 lab: | $(STAMP) ## open the notebooks in JupyterLab
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
@@ -78,8 +89,8 @@ lab: | $(STAMP) ## open the notebooks in JupyterLab
 bench: | $(STAMP) ## training-speed benchmark (results/bench.csv); BENCH_ARGS="--paper-setting" adds the paper protocol
 	$(PY) benchmarks/train_speed.py $(BENCH_ARGS)
 
-clean: ## remove executed notebooks of the quick profile, build files and the nbval copies
-	rm -rf build results/profiles .pytest_cache
+clean: ## remove the quick profile's results, build files and the nbval copies
+	rm -rf build results/profiles/quick .pytest_cache
 
 clean-cache: ## remove trained models (forces retraining)
 	rm -rf .cache/models

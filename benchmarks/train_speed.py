@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from vae_utils.data import torchvision_root, load_dataset  # noqa: E402
+from vae_utils.data import load_dataset, torchvision_root  # noqa: E402
 from vae_utils.models import VAE  # noqa: E402
 from vae_utils.paths import results_dir  # noqa: E402
 from vae_utils.reproducibility import pick_device, seed_everything  # noqa: E402
@@ -39,6 +39,7 @@ from vae_utils.stacked import StackedTrainer, fit_stacked  # noqa: E402
 from vae_utils.training import TrainConfig, make_optimizer, train_epoch  # noqa: E402
 
 BATCH = 100
+MATMUL_N = 4096                     # the roofline: a 4096 x 4096 float32 matmul
 MODELS = {"reference (n_layers=2, d_z=2)": 2, "deep (n_layers=7, d_z=2)": 7}
 
 
@@ -48,36 +49,41 @@ def training_flops_per_sample(model):
     return 6 * macs
 
 
+def timed(fn, device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
 def median_time(fn, repeats, device):
     fn()                                             # warm-up
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(timed(fn, device) for _ in range(repeats))
 
 
-def ours(n_layers, x, repeats, device):
+def ours_and_stacked(n_layers, x, members, repeats, device):
+    """Samples/s of one model's epoch on `x`, of `members` stacked VAEs' epoch (about as many
+    images in all, a multiple of the batch each), and the GFLOP/s of a large float32 matmul,
+    timed in alternation so that a machine's drifting speed hits all three alike."""
+    n_train = max(1000, len(x) // members // 1000 * 1000)    # 9/10 of it trains: whole batches
     model = VAE(784, 2, n_layers).to(device)
     optimizer = make_optimizer(model, 1e-3)
     gen = torch.Generator().manual_seed(0)
-    seconds = median_time(lambda: train_epoch(model, optimizer, x, BATCH, gen, "bernoulli", 1.0),
-                          repeats, device)
-    return len(x) / seconds, training_flops_per_sample(model)
-
-
-def stacked(n_layers, members, samples, repeats, device):
-    """Samples/s of `members` VAEs trained as one stack, each on about `samples` images."""
-    configs = [TrainConfig(dataset="mnist", model="vae", n_layers=n_layers, d_z=2, n_folds=10, fold=k,
-                           n_train=samples // 9 * 10) for k in range(members)]   # equal folds
+    configs = [TrainConfig(dataset="mnist", model="vae", n_layers=n_layers, d_z=2, n_folds=10,
+                           fold=k % 10, seed=k // 10, n_train=n_train)
+               for k in range(members)]
     trainer = StackedTrainer(configs, load_dataset("mnist"), device)
-    seconds = median_time(trainer.train_epoch, repeats, device)
-    return trainer.train_idx.numel() / seconds
+    single = lambda: train_epoch(model, optimizer, x, BATCH, gen, "bernoulli", 1.0)
+    a, b = torch.randn(MATMUL_N, MATMUL_N, device=device), torch.randn(MATMUL_N, MATMUL_N, device=device)
+    matmul = lambda: torch.mm(a, b)
+    single(), trainer.train_epoch(), matmul()        # warm-up (and, on CUDA, the graph capture)
+    runs = [(timed(single, device), timed(trainer.train_epoch, device), timed(matmul, device))
+            for _ in range(repeats)]
+    one, stack, mm = (statistics.median(t) for t in zip(*runs))
+    return len(x) / one, trainer.train_idx.numel() / stack, 2 * MATMUL_N ** 3 / mm / 1e9
 
 
 def paper_configs(epochs):
@@ -131,11 +137,6 @@ def study(n_layers, dataset, repeats, device):
     return len(dataset) / median_time(epoch, repeats, device)
 
 
-def matmul_gflops(device, n=4096, repeats=5):
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    return 2 * n ** 3 / median_time(lambda: torch.mm(a, b), repeats, device) / 1e9
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=20000, help="training images per timed epoch")
@@ -152,12 +153,11 @@ def main():
     x = load_dataset("mnist").train_x[:args.samples].to(device)
     tv = datasets.MNIST(str(torchvision_root(datasets.MNIST)), train=True, transform=transforms.ToTensor())
     study_data = Subset(tv, range(args.samples))
-    roof = matmul_gflops(device)
     rows = []
     for name, n_layers in MODELS.items():
-        ours_sps, flops = ours(n_layers, x, args.repeats, device)
+        ours_sps, stacked_sps, roof = ours_and_stacked(n_layers, x, args.members, args.repeats, device)
+        flops = training_flops_per_sample(VAE(784, 2, n_layers))
         study_sps = study(n_layers, study_data, args.repeats, device)
-        stacked_sps = stacked(n_layers, args.members, args.samples, args.repeats, device)
         rows.append({"model": name, "device": str(device), "vae_utils_samples_per_s": ours_sps,
                      "study_loop_samples_per_s": study_sps, "speedup_vs_seed": ours_sps / study_sps,
                      "stacked_members": args.members, "stacked_samples_per_s": stacked_sps,

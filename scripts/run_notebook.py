@@ -1,56 +1,115 @@
-"""Execute one notebook with papermill, safely: the Makefile's only way to run a notebook.
+"""Execute one notebook run of a profile with papermill: the Makefile's only way to run a notebook.
 
-    python scripts/run_notebook.py NOTEBOOK PARAMS.yaml OUTPUT.ipynb
+    python scripts/run_notebook.py PROFILE RUN                      # -> <profile's results>/notebooks/RUN.ipynb
+    python scripts/run_notebook.py PROFILE RUN --prepare-only OUT   # parameters injected, not executed (nbval)
 
-* parameter names are checked against the notebook's `parameters` cell (unknown → error);
+RUN names the parameter file params/PROFILE/RUN.yaml and the notebook notebooks/<RUN up to "--">.ipynb.
+Parameters are layered: the profile's protocol (params/PROFILE/protocol.yaml: its `all` section,
+then the section of the run's dataset), then the run's own file. The protocol gives a notebook only
+the names it declares; a name in the run's own file that the notebook does not declare is an error.
+The profile itself is injected as the `profile` parameter, so no parameter file repeats it.
+
 * the kernel runs in notebooks/ (as in JupyterLab and nbval);
-* the output is written under a temporary name and renamed only on success, so a failed
-  run never leaves a file Make would take as finished;
-* run metadata (git commit, versions, device, parameters, wall time) goes next to it.
+* the notebook is executed into a temporary folder under build/ and moved into place only on
+  success, so a failed or killed run never leaves a file that Make would take as finished;
+* run metadata (git commit, versions, processor, parameters, wall time) goes next to it.
 """
+import argparse
+import ast
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
-from pathlib import Path
 
 import papermill as pm
 import yaml
 
+from vae_utils import paths
+from vae_utils.data import DATASETS
 from vae_utils.reproducibility import write_run_metadata
 
 
-def main(notebook, params_file, output):
-    notebook, output = Path(notebook).resolve(), Path(output).resolve()
-    with open(params_file) as fh:
-        params = yaml.safe_load(fh) or {}
-    declared = pm.inspect_notebook(str(notebook))
-    unknown = sorted(set(params) - set(declared))
+def read_yaml(path):
+    with open(path) as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def parameters(profile, run, declared):
+    """The run's parameters: protocol (all, then its dataset's section), then its own file."""
+    folder = paths.PROJECT_ROOT / "params" / profile
+    own = read_yaml(folder / f"{run}.yaml")
+    unknown = sorted(set(own) - set(declared))
     if unknown:
-        sys.exit(f"{params_file}: unknown parameter(s) {unknown} for {notebook.name}; "
-                 f"allowed: {sorted(declared)}")
+        sys.exit(f"params/{profile}/{run}.yaml: unknown parameter(s) {unknown}; allowed: {sorted(declared)}")
+    protocol = read_yaml(folder / "protocol.yaml")
+    sections = sorted(set(protocol) - {"all", *DATASETS})
+    if sections:
+        sys.exit(f"params/{profile}/protocol.yaml: unknown section(s) {sections}; "
+                 f"allowed: all, {', '.join(DATASETS)}")
+    dataset = own.get("dataset")
+    if dataset is None and "dataset" in declared:
+        dataset = ast.literal_eval(declared["dataset"]["default"])
+    layered = {**protocol.get("all", {}), **protocol.get(dataset, {})}
+    params = {k: v for k, v in layered.items() if k in declared}
+    params.update(own)
+    if "profile" in declared:
+        params["profile"] = profile
+    return params
+
+
+def notebook_of(run):
+    path = paths.PROJECT_ROOT / "notebooks" / f"{run.split('--')[0]}.ipynb"
+    if not path.exists():
+        sys.exit(f"run {run!r} names no notebook (notebooks/{path.name} is missing)")
+    return path
+
+
+def execute(profile, run, prepare_only=None):
+    """Run `run` of `profile` into its results folder (or only prepare it, into `prepare_only`)."""
+    paths.check_profile(profile)
+    notebook = notebook_of(run)
+    params = parameters(profile, run, pm.inspect_notebook(str(notebook)))
+    quiet = dict(kernel_name="python3", progress_bar=False, log_output=False)
+    if prepare_only:
+        pm.execute_notebook(str(notebook), str(prepare_only), parameters=params, prepare_only=True, **quiet)
+        return None
+    out = paths.results_dir(profile)
+    output = out / "notebooks" / f"{run}.ipynb"
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".tmp-{output.name}")   # still ends in .ipynb, as papermill wants
     os.environ.setdefault("TQDM_DISABLE", "1")
-    # a killed run (Ctrl-C, SIGTERM) unwinds through the cleanup below
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    start = time.perf_counter()
+    os.environ["VAE_RUN"] = run                         # the notebook's verdicts are this run's
+    build = paths.PROJECT_ROOT / "build"
+    build.mkdir(exist_ok=True)
+    tmp_dir = tempfile.mkdtemp(prefix=f"run-{run}-", dir=build)
     try:
-        pm.execute_notebook(str(notebook), str(tmp), parameters=params,
-                            cwd=str(notebook.parent), kernel_name="python3", progress_bar=False)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    seconds = time.perf_counter() - start
-    meta_dir = output.parent.parent / "metadata"
-    meta_dir.mkdir(exist_ok=True)
-    write_run_metadata(meta_dir / f"{output.stem}.json", notebook=notebook.name,
-                       parameters=params, wall_seconds=round(seconds, 1))
-    os.replace(tmp, output)
-    print(f"{notebook.name}: {seconds:.1f} s ({params_file})")
+        tmp = os.path.join(tmp_dir, output.name)
+        start = time.perf_counter()
+        # --log-level=ERROR: no "Kernel is running over TCP without encryption" in every run
+        pm.execute_notebook(str(notebook), tmp, parameters=params, cwd=str(notebook.parent),
+                            extra_arguments=["--log-level=ERROR"], **quiet)
+        seconds = time.perf_counter() - start
+        (out / "metadata").mkdir(exist_ok=True)
+        write_run_metadata(out / "metadata" / f"{run}.json", notebook=notebook.name, profile=profile,
+                           parameters=params, wall_seconds=round(seconds, 1))
+        os.replace(tmp, output)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("profile", choices=paths.PROFILES)
+    parser.add_argument("run", help="parameter file stem, e.g. 02_ae_vs_vae_depth--mnist")
+    parser.add_argument("--prepare-only", metavar="OUT", help="write the parameterised notebook to OUT")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # a killed run unwinds through cleanup
+    seconds = execute(args.profile, args.run, args.prepare_only)
+    if seconds is not None:
+        print(f"{args.run} ({args.profile}): {seconds:.1f} s")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        sys.exit(__doc__)
-    main(*sys.argv[1:])
+    main()

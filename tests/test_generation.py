@@ -88,3 +88,27 @@ def test_decoded_samples_are_probabilities_not_thresholded():
 def test_classifier_features_and_predictions_have_the_right_shapes():
     feats, preds = embed_and_predict(SmallCNN(), torch.rand(5, 784))
     assert feats.shape == (5, 128) and preds.shape == (5,) and preds.max() < 10
+
+
+def test_latent_scatter_of_unlabelled_data_warns_nothing():
+    # Frey Face has no labels: colouring by class used to warn "No data for colormapping"
+    import warnings
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from vae_utils import figures
+    from vae_utils.models import AE
+    model = AE(560, 2, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = figures.latent_scatter({"AE": model}, torch.rand(50, 560), None)
+    plt.close(fig)
+
+
+def test_precomputed_real_radii_give_the_same_precision_and_recall():
+    from vae_utils.sample_quality import knn_radii
+    g = np.random.default_rng(0)
+    real, fake = g.normal(size=(300, 8)).astype(np.float32), g.normal(0.5, size=(200, 8)).astype(np.float32)
+    assert precision_recall(real, fake, k=3, real_radii=knn_radii(real, 3)) == precision_recall(real, fake, k=3)

@@ -59,7 +59,8 @@ def test_kl_is_nonnegative_and_zero_at_the_prior():
 
 
 def test_kl_against_a_non_standard_prior_matches_torch_distributions():
-    from torch.distributions import Normal, kl_divergence as torch_kl
+    from torch.distributions import Normal
+    from torch.distributions import kl_divergence as torch_kl
     mu, logvar = torch.randn(6, 2), torch.randn(6, 2)
     prior_mean, prior_std = torch.tensor([5.0, 10.0]), torch.tensor([1.0, 3.0])
     expected = torch_kl(Normal(mu, (0.5 * logvar).exp()), Normal(prior_mean, prior_std)).sum(1)

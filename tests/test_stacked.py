@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from vae_utils import cache, experiments, stacked, training
-from vae_utils.data import ImageData
+from vae_utils.data import ImageData, config_split
 from vae_utils.training import TrainConfig
 
 # Stacked and single training do the same arithmetic in a different order (one baddbmm over
@@ -15,6 +15,7 @@ from vae_utils.training import TrainConfig
 # wrong batch, seed, noise draw or β (differences of 1e-2 or more) fails it. Measured here:
 # at most 1.4e-7 relative, AE and VAE.
 RTOL = 1e-5
+CPU = torch.device("cpu")   # the equivalence holds on the CPU, where stacked noise is fit's noise
 
 
 @pytest.fixture
@@ -44,10 +45,10 @@ def assert_close(a, b, what):
 
 def test_initial_parameters_are_the_ones_fit_draws(tiny_data):
     configs = member_configs()
-    trainer = stacked.StackedTrainer(configs, tiny_data, torch.device("cpu"))
+    trainer = stacked.StackedTrainer(configs, tiny_data, CPU)
     stacked_layers = [m for m in trainer.model.modules() if isinstance(m, stacked.StackedLinear)]
     for k, config in enumerate(configs):
-        reference, _ = training.init_model(config, 784)
+        reference, _ = training.init_model(config)
         linears = [m for part in trainer.model.parts for m in getattr(reference, part).modules()
                    if isinstance(m, torch.nn.Linear)]
         assert len(linears) == len(stacked_layers)
@@ -60,11 +61,11 @@ def test_initial_parameters_are_the_ones_fit_draws(tiny_data):
 
 def test_batches_are_the_ones_fit_draws(tiny_data):
     configs = member_configs()
-    trainer = stacked.StackedTrainer(configs, tiny_data, torch.device("cpu"))
+    trainer = stacked.StackedTrainer(configs, tiny_data, CPU)
     trainer.train_epoch()
     for k, config in enumerate(configs):
-        train_idx, _ = stacked.split_of(config, len(tiny_data.train_x))
-        _, shuffler = training.init_model(config, 784)
+        train_idx, _ = config_split(config, len(tiny_data.train_x))
+        _, shuffler = training.init_model(config)
         # `training.train_epoch` batches x_train[randperm(...)], x_train = train_x[train_idx]
         expected = train_idx[torch.randperm(len(train_idx), generator=shuffler)]
         assert torch.equal(trainer.order[k], expected)
@@ -74,9 +75,9 @@ def test_batches_are_the_ones_fit_draws(tiny_data):
 @pytest.mark.parametrize("model", ["vae", "ae"])
 def test_one_epoch_matches_fit_member_by_member(tiny_data, model):
     configs = member_configs(model)
-    together = stacked.fit_stacked(configs, progress=False)
+    together = stacked.fit_stacked(configs, device=CPU, progress=False)
     for config, result in zip(configs, together):
-        alone = training.fit(config, progress=False)
+        alone = training.fit(config, device=CPU, progress=False)
         assert result.config == config and result.stack_size == len(configs)
         for key in ("train_loss", "train_recon", "train_kl", "val_loss", "val_bce"):
             assert_close(result.history[0][key], alone.history[0][key], f"{config.label()} {key}")
@@ -87,25 +88,25 @@ def test_one_epoch_matches_fit_member_by_member(tiny_data, model):
 
 def test_members_differ_and_stacked_training_is_deterministic(tiny_data):
     configs = member_configs(epochs=2)
-    first = stacked.fit_stacked(configs, progress=False)
-    second = stacked.fit_stacked(configs, progress=False)
+    first = stacked.fit_stacked(configs, device=CPU, progress=False)
+    second = stacked.fit_stacked(configs, device=CPU, progress=False)
     assert [r.test for r in first] == [r.test for r in second]
     assert [r.history for r in first] != [] and len({r.test["test_loss"] for r in first}) == len(configs)
 
 
 def test_a_member_whose_loss_is_not_finite_fails_alone(tiny_data, monkeypatch):
     configs = member_configs()
-    healthy = stacked.fit_stacked(configs, progress=False)
+    healthy = stacked.fit_stacked(configs, device=CPU, progress=False)
     init_model = training.init_model
 
-    def poisoned(config, d_x):
-        model, generator = init_model(config, d_x)
+    def poisoned(config):
+        model, generator = init_model(config)
         if config.fold == 1:
             with torch.no_grad():
                 model.decoder[0].weight.fill_(float("nan"))
         return model, generator
     monkeypatch.setattr(stacked, "init_model", poisoned)
-    outcomes = stacked.fit_stacked(configs, progress=False)
+    outcomes = stacked.fit_stacked(configs, device=CPU, progress=False)
     assert isinstance(outcomes[1], FloatingPointError) and "fold=1" in str(outcomes[1])
     for k in (0, 2, 3):
         assert outcomes[k].test == healthy[k].test
@@ -123,9 +124,9 @@ def test_only_configs_of_one_architecture_stack(tiny_data):
 
 
 def test_run_all_trains_in_stacks_and_caches_each_member(tiny_data, tmp_path, monkeypatch):
-    monkeypatch.setattr(cache, "cache_dir", lambda: tmp_path)
+    monkeypatch.setenv("VAE_CACHE_DIR", str(tmp_path))
     configs = member_configs() + member_configs(n_layers=1)
-    results = experiments.run_all(configs, max_stack=4)
+    results = experiments.run_all(configs, device=CPU, max_stack=4)
     assert {r.stack_size for r in results.values()} == {4}
     assert len(list(tmp_path.iterdir())) == len(configs)
     for config in configs:
@@ -133,7 +134,7 @@ def test_run_all_trains_in_stacks_and_caches_each_member(tiny_data, tmp_path, mo
         assert loaded is not None and loaded.test == results[config].test and loaded.stack_size == 4
     monkeypatch.setattr(stacked, "fit_stacked", lambda *a, **k: pytest.fail("retrained a cached model"))
     monkeypatch.setattr(experiments, "fit", lambda *a, **k: pytest.fail("retrained a cached model"))
-    assert experiments.run_all(configs, max_stack=4).keys() == results.keys()
+    assert experiments.run_all(configs, device=CPU, max_stack=4).keys() == results.keys()
 
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

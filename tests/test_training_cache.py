@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from vae_utils import cache, training
+from vae_utils import cache, experiments, training
 from vae_utils.training import TrainConfig
 
 
@@ -61,14 +61,14 @@ def test_ae_reports_zero_kl_and_no_sampled_metrics(tiny_data):
 
 def test_non_finite_loss_stops_training_and_caches_nothing(tiny_data, tmp_path):
     with pytest.raises(FloatingPointError, match="epoch 1.*mnist"):
-        cache.train_or_load(small(lr=1e30), root=tmp_path, progress=False)
+        experiments.train_or_load(small(lr=1e30), root=tmp_path, progress=False)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_second_call_loads_from_cache_without_training(tiny_data, tmp_path, monkeypatch):
-    first = cache.train_or_load(small(), root=tmp_path, progress=False)
-    monkeypatch.setattr(cache, "fit", lambda *a, **k: pytest.fail("retrained a cached model"))
-    second = cache.train_or_load(small(), root=tmp_path, progress=False)
+    first = experiments.train_or_load(small(), root=tmp_path, progress=False)
+    monkeypatch.setattr(experiments, "fit", lambda *a, **k: pytest.fail("retrained a cached model"))
+    second = experiments.train_or_load(small(), root=tmp_path, progress=False)
     assert second.test == first.test and second.history == first.history
     x = torch.rand(4, 784)
     assert torch.equal(second.model(x, sample=False).logits, first.model(x, sample=False).logits)
@@ -84,7 +84,7 @@ def test_cache_key_depends_on_every_field():
 
 @pytest.mark.parametrize("damage", ["truncate_model", "drop_json", "bad_json", "other_config"])
 def test_damaged_or_partial_entries_are_not_loaded(tiny_data, tmp_path, damage):
-    result = cache.train_or_load(small(), root=tmp_path, progress=False)
+    result = experiments.train_or_load(small(), root=tmp_path, progress=False)
     folder = cache.entry_dir(small(), tmp_path)
     if damage == "truncate_model":
         data = (folder / "model.pt").read_bytes()
@@ -101,7 +101,7 @@ def test_damaged_or_partial_entries_are_not_loaded(tiny_data, tmp_path, damage):
         assert cache.load(small(), tmp_path) is None
     # train_or_load retrains and replaces the bad entry with a good one
     with pytest.warns(UserWarning):
-        again = cache.train_or_load(small(), root=tmp_path, progress=False)
+        again = experiments.train_or_load(small(), root=tmp_path, progress=False)
     assert again.test == result.test
     assert cache.load(small(), tmp_path) is not None
 
@@ -109,3 +109,12 @@ def test_damaged_or_partial_entries_are_not_loaded(tiny_data, tmp_path, damage):
 def test_temporary_folders_are_never_loaded(tiny_data, tmp_path):
     (tmp_path / (cache.cache_key(small()) + ".tmp-123")).mkdir()
     assert cache.load(small(), tmp_path) is None
+
+
+def test_a_shifted_prior_model_loads_back_from_the_cache(tiny_data, tmp_path):
+    # run.json stores the prior tuples as lists; the cache once compared them with tuples,
+    # never matched, and retrained these models on every run
+    config = small(prior_mean=(5.0, 10.0), prior_std=(1.0, 1.0))
+    first = experiments.train_or_load(config, root=tmp_path, progress=False)
+    loaded = cache.load(config, tmp_path)
+    assert loaded is not None and loaded.test == first.test

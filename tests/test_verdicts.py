@@ -1,10 +1,21 @@
+import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from vae_utils import experiments, verdicts
+from vae_utils import experiments, stats, verdicts
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def runs_table(gaps_by_dz):
@@ -18,17 +29,17 @@ def runs_table(gaps_by_dz):
 
 
 def test_t_interval_matches_scipy():
-    from scipy import stats
+    from scipy import stats as scipy_stats
     values = [1.0, 2.0, 4.0]
-    mean, low, high = experiments.t_interval(values)
-    expected = stats.t.interval(0.95, 2, loc=np.mean(values), scale=stats.sem(values))
+    mean, low, high = stats.t_interval(values)
+    expected = scipy_stats.t.interval(0.95, 2, loc=np.mean(values), scale=scipy_stats.sem(values))
     assert mean == pytest.approx(7 / 3) and (low, high) == pytest.approx(expected)
-    assert math.isnan(experiments.t_interval([1.0])[1])
+    assert math.isnan(stats.t_interval([1.0])[1])
 
 
 def test_paired_gap_and_verdicts():
     runs = runs_table({2: 0.02, 10: 0.0, 50: -0.02})
-    gaps = experiments.paired_gap(runs, ["d_z"], "test_bce")
+    gaps = stats.paired_gap(runs, ["d_z"], "test_bce")
     assert gaps["gap"].round(4).tolist() == [0.0205, 0.0005, -0.0195]
     rows = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1)
     assert rows["holds"].tolist() == ["yes", "inconclusive", "no"]
@@ -36,7 +47,7 @@ def test_paired_gap_and_verdicts():
 
 
 def test_gap_trend_is_paired_by_fold():
-    trend = experiments.gap_trend(runs_table({2: 0.0, 50: 0.03}), "d_z", "test_bce").iloc[0]
+    trend = stats.gap_trend(runs_table({2: 0.0, 50: 0.03}), "d_z", "test_bce").iloc[0]
     assert trend["gap"] == pytest.approx(0.03) and trend["ci_low"] > 0
     assert trend["comparison"] == "d_z=2 to d_z=50"
 
@@ -48,16 +59,33 @@ def test_holds_direction():
     assert verdicts.holds(float("nan"), 1.0, +1) == "inconclusive"
 
 
-def test_record_replaces_a_notebooks_rows_and_writes_the_report(tmp_path, monkeypatch):
-    monkeypatch.setattr(verdicts, "results_dir", lambda profile: tmp_path)
-    gaps = experiments.paired_gap(runs_table({2: 0.02}), ["d_z"], "test_bce")
-    verdicts.record(verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1))
-    verdicts.record(verdicts.verdict_rows("nb", "fashion_mnist", "AE better", gaps, ["d_z"], +1))
-    verdicts.record(verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1))
-    table = pd.read_csv(tmp_path / "verdicts.csv")
-    assert len(table) == 2 and set(table["dataset"]) == {"mnist", "fashion_mnist"}
+def test_each_run_writes_its_own_verdicts_and_the_report_takes_exactly_the_profiles_runs(tmp_path, monkeypatch):
+    from vae_utils import paths
+    report = load_script("report")
+    monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(report, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(report, "results_dir", lambda profile: tmp_path / "results")
+    monkeypatch.setattr(verdicts, "results_dir", lambda profile: tmp_path / "results")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "params" / "default").mkdir(parents=True)
+    for run in ("02_x--mnist", "02_x--fashion_mnist"):
+        (tmp_path / "params" / "default" / f"{run}.yaml").write_text("")
+    gaps = stats.paired_gap(runs_table({2: 0.02}), ["d_z"], "test_bce")
+    for run, dataset in (("02_x--mnist", "mnist"), ("02_x--fashion_mnist", "fashion_mnist"),
+                         ("02_x--mnist", "mnist"), ("02_x--deleted", "frey_face")):   # a rerun; a gone run
+        verdicts.save(verdicts.verdict_rows("02_x", dataset, "AE better", gaps, ["d_z"], +1), run,
+                      key_figures=[f"fig-{dataset}"])
+    folder = tmp_path / "results" / "verdicts"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "02_x--deleted.csv", "02_x--deleted.figures", "02_x--fashion_mnist.csv", "02_x--fashion_mnist.figures",
+        "02_x--mnist.csv", "02_x--mnist.figures"]        # no temporary files left
+    report.main("default")
+    table = pd.read_csv(tmp_path / "results" / "verdicts.csv")
+    assert list(table["dataset"]) == ["fashion_mnist", "mnist"]     # run order; the deleted run is gone
     assert {"notebook", "dataset", "claim", "metric", "value", "ci_low", "ci_high", "holds"} <= set(table)
-    assert "| nb | mnist | AE better | d_z=2 |" in (tmp_path / "README.md").read_text()
+    assert not (folder / "02_x--deleted.csv").exists()
+    readme = (tmp_path / "results" / "README.md").read_text()
+    assert "| 02_x | mnist | AE better | d_z=2 |" in readme and "frey_face" not in readme
 
 
 def test_pick_finds_exactly_one_result():

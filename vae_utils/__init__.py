@@ -1,5 +1,9 @@
 """vae_utils: the small library behind the AE / VAE / beta-VAE notebooks.
 
-One module per concern: data, models, losses, training, cache, experiments, figures,
-plotting, verdicts, classifier, samplers, sample_quality, generation, paths, reproducibility.
+One module per concern:
+  data (datasets, their registry, splits) · models · losses · training (config, `fit`, evaluation)
+  · stacked (many configs of one architecture trained as one model) · store (models on disk)
+  · cache (AE/VAE entries in the store) · experiments (grids, train or load) · sweep (the AE-vs-VAE
+  sweep the notebooks share) · tables · stats · verdicts · figures · plotting · classifier
+  · samplers · sample_quality · generation · paths · reproducibility.
 """

@@ -1,21 +1,16 @@
 """A small CNN per labelled dataset: the feature extractor for sample-quality metrics.
 
-Trained once with a fixed seed and cached (state_dict + JSON) like the autoencoders.
+Trained once with a fixed seed and kept in the model store (`vae_utils.store`), like the autoencoders.
 """
-import hashlib
-import json
-import warnings
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .cache import read_entry, write_entry
+from . import store
 from .data import load_dataset
-from .paths import cache_dir
 from .reproducibility import pick_device, seed_everything
 
-CLASSIFIER_VERSION = 2
+CLASSIFIER_VERSION = 3   # 3: initialised after seeding (2 drew its init from the global RNG)
 
 
 class SmallCNN(nn.Module):
@@ -59,19 +54,14 @@ def train_classifier(dataset, epochs=6, batch_size=128, lr=1e-3, seed=0, n_train
         raise ValueError(f"dataset={dataset!r} has no labels; a classifier needs mnist or fashion_mnist")
     config = {"dataset": dataset, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
               "n_train": n_train, "version": CLASSIFIER_VERSION}
-    key = "classifier-" + hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
-    folder = (root or cache_dir()) / key
+    folder = store.entry_dir(store.key_of(config, prefix="classifier-"), root)
     model = SmallCNN(data.image_shape)
-    if folder.is_dir():
-        try:
-            state, info = read_entry(folder)
-            model.load_state_dict(state)
-            return model.eval(), info["test_accuracy"]
-        except (OSError, ValueError, KeyError, RuntimeError, EOFError) as err:
-            warnings.warn(f"ignoring unreadable classifier cache {folder} ({err}); retraining", stacklevel=2)
+    info = store.load_entry(folder, "config", config, model)
+    if info is not None:
+        return model.eval(), info["test_accuracy"]
     device = pick_device(device)
     generator = seed_everything(seed)
-    model = model.to(device)
+    model = SmallCNN(data.image_shape).to(device)      # initialised from `seed` alone
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     x, y = data.train_x[:n_train].to(device), data.train_y[:n_train].to(device)
     steps = epochs * -(-len(x) // batch_size)
@@ -87,5 +77,6 @@ def train_classifier(dataset, epochs=6, batch_size=128, lr=1e-3, seed=0, n_train
     model = model.cpu().eval()
     _, pred = embed_and_predict(model, data.test_x)
     accuracy = (pred == data.test_y).float().mean().item()
-    write_entry(folder, model.state_dict(), {**config, "test_accuracy": accuracy})
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    store.write_entry(folder, model.state_dict(), {"key": folder.name, "config": config, "test_accuracy": accuracy})
     return model, accuracy

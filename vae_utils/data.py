@@ -22,14 +22,40 @@ FREY_MD5 = "5aeb024d42b8a6091f30e5eb18c8a48d"
 FREY_TEST_FRACTION = 0.1
 FREY_SPLIT_SEED = 0
 
-DATASETS = ("mnist", "fashion_mnist", "frey_face")
-DEFAULT_LIKELIHOOD = {"mnist": "bernoulli", "fashion_mnist": "bernoulli", "frey_face": "gaussian"}
-CLASS_NAMES = {
-    "mnist": [str(i) for i in range(10)],
-    "fashion_mnist": ["T-shirt", "Trouser", "Pullover", "Dress", "Coat",
-                      "Sandal", "Shirt", "Sneaker", "Bag", "Boot"],
-    "frey_face": None,
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What the code knows about a dataset before loading it: the one place for these facts."""
+    name: str
+    image_shape: tuple
+    likelihood: str                 # the default reconstruction likelihood
+    class_names: tuple | None       # None: unlabelled
+
+    @property
+    def d_x(self):
+        return self.image_shape[0] * self.image_shape[1]
+
+    @property
+    def metric(self):
+        """The primary test reconstruction metric: per-pixel BCE (Bernoulli) or MSE (Gaussian)."""
+        return "test_bce" if self.likelihood == "bernoulli" else "test_mse"
+
+
+DATASETS = {
+    "mnist": DatasetInfo("mnist", (28, 28), "bernoulli", tuple(str(i) for i in range(10))),
+    "fashion_mnist": DatasetInfo("fashion_mnist", (28, 28), "bernoulli",
+                                 ("T-shirt", "Trouser", "Pullover", "Dress", "Coat",
+                                  "Sandal", "Shirt", "Sneaker", "Bag", "Boot")),
+    "frey_face": DatasetInfo("frey_face", (28, 20), "gaussian", None),
 }
+
+
+def dataset_info(name):
+    """The registry entry of `name`; ValueError naming the allowed datasets otherwise."""
+    if name not in DATASETS:
+        raise ValueError(f"dataset={name!r} is not known; allowed: {', '.join(DATASETS)}")
+    return DATASETS[name]
 
 
 class DataError(RuntimeError):
@@ -50,11 +76,6 @@ class ImageData:
     @property
     def d_x(self):
         return self.train_x.shape[1]
-
-
-def check_dataset_name(name):
-    if name not in DATASETS:
-        raise ValueError(f"dataset={name!r} is not known; allowed: {', '.join(DATASETS)}")
 
 
 def torchvision_root(cls):
@@ -101,7 +122,7 @@ def _load_torchvision(name):
             f"expected files: {expected}. Put them there or point VAE_DATA_DIR at a folder "
             f"that holds {cls.__name__}/raw/ ({err})") from err
     to_x = lambda ds: ds.data.reshape(len(ds.data), -1).float().div_(255.0)
-    return to_x(train), train.targets.clone(), to_x(test), test.targets.clone(), (28, 28)
+    return to_x(train), train.targets.clone(), to_x(test), test.targets.clone()
 
 
 def _load_frey_face():
@@ -121,7 +142,7 @@ def _load_frey_face():
     faces = loadmat(str(path))["ff"].T.reshape(-1, 28 * 20)
     x = torch.from_numpy(faces.astype(np.float32) / 255.0)
     train_idx, test_idx = frey_split(len(x))
-    return x[train_idx], None, x[test_idx], None, (28, 20)
+    return x[train_idx], None, x[test_idx], None
 
 
 def frey_split(n):
@@ -134,10 +155,20 @@ def frey_split(n):
 @functools.lru_cache(maxsize=None)
 def load_dataset(name):
     """Load a dataset once per process (train and test sets, flattened, float32 in [0, 1])."""
-    check_dataset_name(name)
+    info = dataset_info(name)
     loader = _load_frey_face if name == "frey_face" else functools.partial(_load_torchvision, name)
-    train_x, train_y, test_x, test_y, shape = loader()
-    return ImageData(name, train_x, train_y, test_x, test_y, shape, DEFAULT_LIKELIHOOD[name])
+    train_x, train_y, test_x, test_y = loader()
+    return ImageData(name, train_x, train_y, test_x, test_y, info.image_shape, info.likelihood)
+
+
+def check_split(n_folds, fold, n_subset=None, n=None):
+    """ValueError naming the first bad split parameter (`n`, when known, bounds `n_subset`)."""
+    if not isinstance(n_folds, int) or n_folds < 2:
+        raise ValueError(f"n_folds={n_folds!r} is not allowed; it must be an integer >= 2")
+    if not isinstance(fold, int) or not 0 <= fold < n_folds:
+        raise ValueError(f"fold={fold!r} is not allowed; it must be in [0, {n_folds - 1}]")
+    if n_subset is not None and not n_folds <= n_subset <= (n or n_subset):
+        raise ValueError(f"n_train={n_subset} is not allowed; it must be in [{n_folds}, {n or 'the dataset size'}]")
 
 
 def train_val_indices(n, n_folds, fold, seed, n_subset=None):
@@ -146,15 +177,15 @@ def train_val_indices(n, n_folds, fold, seed, n_subset=None):
     With `n_subset`, a seeded subset of that many training images is split instead
     (the same subset for every fold).
     """
-    if n_folds < 2:
-        raise ValueError(f"n_folds={n_folds} is not allowed; it must be >= 2")
-    if not 0 <= fold < n_folds:
-        raise ValueError(f"fold={fold} is not allowed; it must be in [0, {n_folds - 1}]")
+    check_split(n_folds, fold, n_subset, n)
     pool = np.arange(n)
     if n_subset is not None:
-        if not n_folds <= n_subset <= n:
-            raise ValueError(f"n_train={n_subset} is not allowed; it must be in [{n_folds}, {n}]")
         pool = np.random.default_rng(seed).permutation(n)[:n_subset]
     splits = KFold(n_splits=n_folds, shuffle=True, random_state=seed).split(pool)
     train_pos, val_pos = next(s for i, s in enumerate(splits) if i == fold)
     return torch.as_tensor(pool[train_pos]), torch.as_tensor(pool[val_pos])
+
+
+def config_split(config, n_images):
+    """The training and validation indices of a training config, out of `n_images` (the one split)."""
+    return train_val_indices(n_images, config.n_folds, config.fold, config.seed, config.n_train)

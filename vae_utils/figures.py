@@ -6,17 +6,10 @@ import torch
 from scipy import stats
 from sklearn.decomposition import PCA
 
-from .experiments import t_interval
 from .plotting import image_grid
+from .stats import t_band
 
 MODEL_NAMES = {"ae": "AE", "vae": "VAE"}
-
-
-def t_band(values):
-    """Error bars for seaborn: the 95% Student-t interval of the mean, as in the tables
-    (deterministic, unlike seaborn's bootstrap)."""
-    _, low, high = t_interval(values)
-    return low, high
 
 
 def learning_curves(history, facet, loss="recon"):
@@ -79,7 +72,8 @@ def latent_scatter(models, x, y, class_names=None, max_points=5000):
             pca = PCA(n_components=2).fit(z)
             z = pca.transform(z)
             how = f"PCA of code ({100 * pca.explained_variance_ratio_.sum():.0f}% var.)"
-        scatter = ax.scatter(z[:, 0], z[:, 1], c=y, cmap="tab10", s=2, alpha=0.6, rasterized=True)
+        colour = {} if y is None else {"c": y, "cmap": "tab10"}     # unlabelled data: one colour
+        scatter = ax.scatter(z[:, 0], z[:, 1], s=2, alpha=0.6, rasterized=True, **colour)
         ax.set(title=label, xlabel=f"{how} 1", ylabel=f"{how} 2")
     if y is not None:
         handles = scatter.legend_elements()[0]

@@ -3,8 +3,8 @@ import pandas as pd
 import torch
 
 from .classifier import embed_and_predict
-from .data import load_dataset, train_val_indices
-from .sample_quality import sample_metrics
+from .data import config_split, load_dataset
+from .sample_quality import knn_radii, sample_metrics
 from .samplers import decode, sample_codes
 
 SAMPLERS_FOR = {"vae": ["prior", "gaussian", "mixture"], "ae": ["standard_normal", "gaussian", "mixture"]}
@@ -15,7 +15,7 @@ SAMPLER_LABELS = {"prior": "own prior", "standard_normal": "N(0, I) (naive)",
 def training_images(config):
     """The images `config`'s model was trained on (its fold's training part)."""
     data = load_dataset(config.dataset)
-    train_idx, _ = train_val_indices(len(data.train_x), config.n_folds, config.fold, config.seed, config.n_train)
+    train_idx, _ = config_split(config, len(data.train_x))
     return data.train_x[train_idx]
 
 
@@ -39,11 +39,11 @@ def real_reference(classifier, dataset, n, seed=0):
 
 def score_generation(results, classifier, real_features, n, samplers=None, seed=0):
     """One row per (model, sampler): config columns plus Fréchet / precision / recall / coverage."""
-    rows = []
+    rows, real_radii = [], knn_radii(real_features)        # the real manifold, computed once
     for config, result in results.items():
         for sampler in (samplers or SAMPLERS_FOR)[config.model]:
             images = generate(result, sampler, n, seed)
             features, predictions = embed_and_predict(classifier, images)
             rows.append({"model": config.model, "d_z": config.d_z, "fold": config.fold, "sampler": sampler,
-                         **sample_metrics(real_features, features.numpy(), predictions.numpy())})
+                         **sample_metrics(real_features, features.numpy(), predictions.numpy(), real_radii=real_radii)})
     return pd.DataFrame(rows)

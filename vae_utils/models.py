@@ -4,6 +4,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+MODELS = ("ae", "vae")
+
 
 def layer_widths(d_x, d_z, n_layers):
     """Widths D_i = d_x - floor((d_x - d_z) * i / n_layers), i = 0..n_layers (exact integers)."""
@@ -74,13 +76,9 @@ class VAE(AE):
         self.mu_head = nn.Linear(hidden[-1], d_z)
         self.logvar_head = nn.Linear(hidden[-1], d_z)
         self.decoder = mlp(self.widths[::-1])
+        check_prior("vae", d_z, prior_mean, prior_std)
         mean = torch.zeros(d_z) if prior_mean is None else torch.as_tensor(prior_mean, dtype=torch.float32)
         std = torch.ones(d_z) if prior_std is None else torch.as_tensor(prior_std, dtype=torch.float32)
-        if mean.shape != (d_z,) or std.shape != (d_z,):
-            raise ValueError(f"prior_mean and prior_std must have d_z={d_z} entries; "
-                             f"got {tuple(mean.shape)} and {tuple(std.shape)}")
-        if not bool((std > 0).all()):
-            raise ValueError(f"prior_std={std.tolist()} is not allowed; every entry must be > 0")
         self.register_buffer("prior_mean", mean)
         self.register_buffer("prior_std", std)
 
@@ -101,11 +99,19 @@ class VAE(AE):
         return self.prior_mean + self.prior_std * eps
 
 
+def check_prior(kind, d_z, prior_mean, prior_std):
+    """ValueError unless the prior N(prior_mean, diag(prior_std²)) fits a `kind` model with `d_z`."""
+    if kind != "vae" and (prior_mean is not None or prior_std is not None):
+        raise ValueError("prior_mean/prior_std are only allowed for model='vae'")
+    for name, value in (("prior_mean", prior_mean), ("prior_std", prior_std)):
+        if value is not None and len(value) != d_z:
+            raise ValueError(f"{name}={list(value)} is not allowed; it must have d_z={d_z} entries")
+    if prior_std is not None and not all(float(s) > 0 for s in prior_std):
+        raise ValueError(f"prior_std={list(prior_std)} is not allowed; every entry must be > 0")
+
+
 def build_model(kind, d_x, d_z, n_layers, prior_mean=None, prior_std=None):
-    if kind == "ae":
-        if prior_mean is not None or prior_std is not None:
-            raise ValueError("a prior is only allowed for model='vae'")
-        return AE(d_x, d_z, n_layers)
-    if kind == "vae":
-        return VAE(d_x, d_z, n_layers, prior_mean, prior_std)
-    raise ValueError(f"model={kind!r} is not known; allowed: 'ae', 'vae'")
+    if kind not in MODELS:
+        raise ValueError(f"model={kind!r} is not known; allowed: {', '.join(MODELS)}")
+    check_prior(kind, d_z, prior_mean, prior_std)
+    return AE(d_x, d_z, n_layers) if kind == "ae" else VAE(d_x, d_z, n_layers, prior_mean, prior_std)

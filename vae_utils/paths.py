@@ -1,8 +1,19 @@
-"""Project paths, computed from the package location (never from the working directory)."""
+"""Project paths, computed from the package location (never from the working directory).
+
+The one source of output folders: `python3 vae_utils/paths.py PROFILE` prints a profile's
+results folder, relative to the repository (the Makefile asks it).
+"""
 import os
+import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROFILES = ("default", "quick", "paper")   # the study for a 2-core CPU; a smoke test; the original protocol
+
+
+def check_profile(profile):
+    if profile not in PROFILES:
+        raise ValueError(f"profile={profile!r} is not known; allowed: {', '.join(PROFILES)}")
 
 
 def data_dir():
@@ -10,12 +21,20 @@ def data_dir():
     return Path(os.environ.get("VAE_DATA_DIR") or PROJECT_ROOT / "data").expanduser()
 
 
-def results_dir(profile="default"):
-    """Where a profile's figures and tables go; only the default profile writes to `results/`."""
+def results_dir(profile="default", create=True):
+    """Where a profile's figures, tables and executed notebooks go: `results/` for the
+    default profile, `results/profiles/<profile>/` for the others."""
+    check_profile(profile)
     root = PROJECT_ROOT / "results"
     path = root if profile == "default" else root / "profiles" / profile
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def run_name(default):
+    """The name of this notebook run: $VAE_RUN (set by scripts/run_notebook.py), else `default`."""
+    return os.environ.get("VAE_RUN") or default
 
 
 def cache_dir():
@@ -23,3 +42,11 @@ def cache_dir():
     path = Path(os.environ.get("VAE_CACHE_DIR") or PROJECT_ROOT / ".cache" / "models")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+if __name__ == "__main__":
+    try:
+        print(results_dir(sys.argv[1] if len(sys.argv) > 1 else "default", create=False)
+              .relative_to(PROJECT_ROOT))
+    except ValueError as err:
+        sys.exit(str(err))

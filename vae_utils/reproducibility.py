@@ -50,14 +50,33 @@ def git_commit():
         return None
 
 
+ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16",
+             "amx_tile", "amx_bf16", "amx_int8")   # the instruction sets float32 kernels choose between
+
+
+def processor():
+    """(model name, the ISA_FLAGS it has): float32 results can differ between processors."""
+    try:
+        info = open("/proc/cpuinfo").read()
+    except OSError:
+        return platform.processor() or platform.machine(), []
+    fields = dict(line.split(":", 1) for line in info.splitlines()[:40] if ":" in line)
+    name = fields.get("model name\t", platform.machine()).strip()
+    flags = set(fields.get("flags\t\t", "").split())
+    return name, [f for f in ISA_FLAGS if f in flags]
+
+
 def run_metadata(**extra):
-    """Git commit, package versions, device and torch threads, plus whatever the caller adds."""
+    """Git commit, package versions, device, processor and torch threads, plus what the caller adds."""
     device = pick_device()
+    cpu_name, cpu_flags = processor()
     meta = {
         "git_commit": git_commit(),
         "versions": package_versions(),
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "device_name": torch.cuda.get_device_name(0) if device.type == "cuda" else cpu_name,
+        "cpu": cpu_name,
+        "cpu_flags": cpu_flags,
         "torch_threads": torch.get_num_threads(),
     }
     meta.update(extra)

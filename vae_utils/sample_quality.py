@@ -21,17 +21,23 @@ def frechet_distance(real, fake, eps=1e-6):
     return float(((mu_r - mu_f) ** 2).sum() + np.trace(cov_r + cov_f - 2 * covmean))
 
 
-def _manifold_coverage(reference, queries, k):
-    """Fraction of `queries` inside the union of k-NN balls around `reference` points."""
-    radii = NearestNeighbors(n_neighbors=k + 1).fit(reference).kneighbors(reference)[0][:, -1]
+def knn_radii(points, k=3):
+    """Each point's distance to its k-th nearest neighbour (itself excluded): its manifold ball."""
+    return NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)[0][:, -1]
+
+
+def _manifold_coverage(reference, queries, radii):
+    """Fraction of `queries` inside the union of the balls of `radii` around `reference` points."""
     distances = pairwise_distances(queries, reference)
     return float((distances <= radii[None, :]).any(1).mean())
 
 
-def precision_recall(real, fake, k=3):
-    """Precision: share of fakes on the real manifold; recall: share of reals on the fake manifold."""
+def precision_recall(real, fake, k=3, real_radii=None):
+    """Precision: share of fakes on the real manifold; recall: share of reals on the fake manifold.
+    `real_radii` (knn_radii of `real`) saves recomputing them when many fakes meet one real set."""
     real, fake = np.asarray(real, np.float32), np.asarray(fake, np.float32)
-    return _manifold_coverage(real, fake, k), _manifold_coverage(fake, real, k)
+    real_radii = knn_radii(real, k) if real_radii is None else real_radii
+    return _manifold_coverage(real, fake, real_radii), _manifold_coverage(fake, real, knn_radii(fake, k))
 
 
 def class_statistics(predicted, n_classes=10):
@@ -45,8 +51,8 @@ def class_statistics(predicted, n_classes=10):
     return coverage, float(-(nz * np.log(nz)).sum())
 
 
-def sample_metrics(real_features, fake_features, fake_predictions, k=3, n_classes=10):
-    precision, recall = precision_recall(real_features, fake_features, k)
+def sample_metrics(real_features, fake_features, fake_predictions, k=3, n_classes=10, real_radii=None):
+    precision, recall = precision_recall(real_features, fake_features, k, real_radii)
     coverage, entropy = class_statistics(fake_predictions, n_classes)
     return {"frechet": frechet_distance(real_features, fake_features), "precision": precision,
             "recall": recall, "class_coverage": coverage, "class_entropy": entropy}

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import load_dataset, train_val_indices
+from .data import config_split, load_dataset
 from .losses import loss_terms
 from .models import Output
 from .reproducibility import pick_device
@@ -29,11 +29,6 @@ def stack_key(config):
     return tuple((k, v) for k, v in sorted(config.to_dict().items()) if k not in STACKABLE_FIELDS)
 
 
-def split_of(config, n_images):
-    """Training and validation indices of `config` (the split `fit` uses)."""
-    return train_val_indices(n_images, config.n_folds, config.fold, config.seed, config.n_train)
-
-
 def stack_groups(configs, max_members):
     """`configs` in stackable groups of at most `max_members`, in first-seen order.
 
@@ -44,7 +39,7 @@ def stack_groups(configs, max_members):
     groups = {}
     for c in configs:
         n = len(load_dataset(c.dataset).train_x)
-        sizes = tuple(len(part) for part in split_of(c, n))
+        sizes = tuple(len(part) for part in config_split(c, n))
         groups.setdefault((stack_key(c), sizes), []).append(c)
     return [g[i:i + max_members] for g in groups.values() for i in range(0, len(g), max_members)]
 
@@ -116,13 +111,13 @@ class StackedTrainer:
     def __init__(self, configs, data, device):
         check_stackable(configs)
         first = configs[0]
-        splits = [split_of(c, len(data.train_x)) for c in configs]
+        splits = [config_split(c, len(data.train_x)) for c in configs]
         if len({(len(t), len(v)) for t, v in splits}) > 1:
             raise ValueError("stacked configs need training and validation sets of equal sizes")
         self.configs, self.device, self.batch = configs, device, first.batch_size
         self.members, self.shufflers, self.noise = [], [], []
         for c in configs:
-            model, shuffler = init_model(c, data.d_x)          # the same draws as `fit`
+            model, shuffler = init_model(c)          # the same draws as `fit`
             noise = torch.Generator(device)
             if device.type == "cpu":                           # `fit` samples from the global stream
                 noise.set_state(torch.get_rng_state())

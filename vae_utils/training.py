@@ -6,13 +6,10 @@ from dataclasses import asdict, dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from .data import DEFAULT_LIKELIHOOD, check_dataset_name, load_dataset, train_val_indices
+from .data import DATASETS, check_split, config_split, dataset_info, load_dataset
 from .losses import check_likelihood, loss_terms, pixel_metrics
-from .models import build_model, layer_widths
+from .models import MODELS, build_model, check_prior, layer_widths
 from .reproducibility import pick_device, seed_everything
-
-MODELS = ("ae", "vae")
-D_X = {"mnist": 784, "fashion_mnist": 784, "frey_face": 560}
 
 
 @dataclass(frozen=True)
@@ -39,17 +36,17 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, tuple(float(v) for v in value))
-        if self.likelihood is None and self.dataset in DEFAULT_LIKELIHOOD:
-            object.__setattr__(self, "likelihood", DEFAULT_LIKELIHOOD[self.dataset])
+        if self.likelihood is None and self.dataset in DATASETS:
+            object.__setattr__(self, "likelihood", DATASETS[self.dataset].likelihood)
         self.validate()
 
     def validate(self):
         """Raise ValueError naming the first bad parameter, before any data is loaded."""
-        check_dataset_name(self.dataset)
+        info = dataset_info(self.dataset)
         if self.model not in MODELS:
-            raise ValueError(f"model={self.model!r} is not known; allowed: 'ae', 'vae'")
+            raise ValueError(f"model={self.model!r} is not known; allowed: {', '.join(MODELS)}")
         check_likelihood(self.likelihood)
-        layer_widths(D_X[self.dataset], self.d_z, self.n_layers)
+        layer_widths(info.d_x, self.d_z, self.n_layers)
         if not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta >= 0):
             raise ValueError(f"beta={self.beta!r} is not allowed; it must be a finite number >= 0")
         for name in ("epochs", "batch_size"):
@@ -58,19 +55,8 @@ class TrainConfig:
                 raise ValueError(f"{name}={value!r} is not allowed; it must be an integer >= 1")
         if not self.lr > 0:
             raise ValueError(f"lr={self.lr!r} is not allowed; it must be > 0")
-        if self.model == "ae" and (self.prior_mean or self.prior_std):
-            raise ValueError("prior_mean/prior_std are only allowed for model='vae'")
-        for name in ("prior_mean", "prior_std"):
-            value = getattr(self, name)
-            if value is not None and len(value) != self.d_z:
-                raise ValueError(f"{name}={value} is not allowed; it must have d_z={self.d_z} entries")
-        if self.prior_std is not None and min(self.prior_std) <= 0:
-            raise ValueError(f"prior_std={self.prior_std} is not allowed; every entry must be > 0")
-        if self.n_folds < 2 or not 0 <= self.fold < self.n_folds:
-            raise ValueError(f"fold={self.fold}, n_folds={self.n_folds} are not allowed; "
-                             f"need n_folds >= 2 and 0 <= fold < n_folds")
-        if self.n_train is not None and self.n_train < self.n_folds:
-            raise ValueError(f"n_train={self.n_train} is not allowed; it must be >= n_folds or None")
+        check_prior(self.model, self.d_z, self.prior_mean, self.prior_std)
+        check_split(self.n_folds, self.fold, self.n_train)
 
     def to_dict(self):
         return asdict(self)
@@ -110,12 +96,16 @@ def make_optimizer(model, lr, capturable=False):
         return torch.optim.Adam(model.parameters(), lr=lr, capturable=capturable)
 
 
-def init_model(config, d_x):
+def model_for(config):
+    """The (untrained) model a training config describes: the one config → model function."""
+    return build_model(config.model, dataset_info(config.dataset).d_x, config.d_z, config.n_layers,
+                       config.prior_mean, config.prior_std)
+
+
+def init_model(config):
     """`config`'s freshly initialised model and its shuffling generator, both from its seed."""
     generator = seed_everything(config.seed * 1000 + config.fold)
-    model = build_model(config.model, d_x, config.d_z, config.n_layers,
-                        config.prior_mean, config.prior_std)
-    return model, generator
+    return model_for(config), generator
 
 
 def test_metrics(model, config, test_x):
@@ -163,12 +153,11 @@ def fit(config, device=None, progress=True):
     config.validate()
     device = pick_device(device)
     data = load_dataset(config.dataset)
-    train_idx, val_idx = train_val_indices(len(data.train_x), config.n_folds, config.fold,
-                                           config.seed, config.n_train)
+    train_idx, val_idx = config_split(config, len(data.train_x))
     x_train = data.train_x[train_idx].to(device)
     x_val = data.train_x[val_idx].to(device)
 
-    model, generator = init_model(config, data.d_x)
+    model, generator = init_model(config)
     model.to(device)
     optimizer = make_optimizer(model, config.lr)
     history = []

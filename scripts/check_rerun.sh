@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# CI check of the pipeline (run after `make test`, whose nbval step trained the quick profile's
+# models): `make -j2 all QUICK=1` and `make all QUICK=1` (RUNS="j2 j2 serial" for more), each from
+# an empty results folder, must give byte-identical verdicts.csv, and none may train a model
+# (no cache entry appears or is rewritten).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache="${VAE_CACHE_DIR:-.cache/models}"
+out=$(python3 vae_utils/paths.py quick)
+keep=build/check_rerun
+rm -rf "$keep" && mkdir -p "$keep"
+models() { find "$cache" -name run.json -printf '%P %T@\n' | sort; }
+models > "$keep/models-before"
+n=0
+for kind in ${RUNS:-j2 serial}; do
+  n=$((n + 1)); run=$n-$kind
+  rm -rf "$out"
+  start=$(date +%s)
+  if [ "$kind" = serial ]; then make --no-print-directory all QUICK=1; else make --no-print-directory -j2 all QUICK=1; fi
+  echo "check_rerun: make all QUICK=1 ($run) took $(( $(date +%s) - start )) s"
+  cp "$out/verdicts.csv" "$keep/verdicts-$run.csv"
+done
+models > "$keep/models-after"
+if ! diff -u "$keep/models-before" "$keep/models-after"; then
+  echo "check_rerun: a rerun of make all QUICK=1 trained models (cache entries new or rewritten above)" >&2; exit 1
+fi
+first=$(ls "$keep"/verdicts-1-*.csv)
+for other in "$keep"/verdicts-*.csv; do
+  cmp "$first" "$other" || { echo "check_rerun: $other differs from $first" >&2; exit 1; }
+done
+echo "check_rerun: $(($(wc -l < "$first") - 1)) verdict rows identical over runs: ${RUNS:-j2 serial};" \
+     "$(wc -l < "$keep/models-after") cached models, none trained or rewritten"
