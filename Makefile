@@ -23,7 +23,8 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 PARAMS    := $(sort $(wildcard params/$(PROFILE)/[0-9]*.yaml))
 PROTOCOL  := params/$(PROFILE)/protocol.yaml
 RUNS      := $(patsubst params/$(PROFILE)/%.yaml,%,$(PARAMS))
-EXECUTED  := $(patsubst %,$(OUT)/notebooks/%.ipynb,$(RUNS))
+NB_OUT    := $(shell python3 vae_utils/paths.py $(PROFILE) notebooks)
+EXECUTED  := $(patsubst %,$(NB_OUT)/%.ipynb,$(RUNS))
 notebook_of = notebooks/$(firstword $(subst --, ,$(1))).ipynb
 LIBRARY   := $(wildcard vae_utils/*.py) scripts/run_notebook.py
 NBVAL_DIR := build/nbval
@@ -44,7 +45,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
 
 all: check-params $(OUT)/README.md ## run every notebook (PROFILE=default|quick|paper, or QUICK=1) into results/
-	@echo "make all ($(PROFILE)): $(words $(EXECUTED)) notebook(s) up to date in $(OUT)/notebooks"
+	@echo "make all ($(PROFILE)): $(words $(EXECUTED)) notebook(s) up to date in $(NB_OUT)"
 
 venv: $(STAMP) ## build .venv from environment.yml (automatic when a target needs it)
 
@@ -64,7 +65,7 @@ $(OUT)/README.md: $(EXECUTED) scripts/report.py params/$(PROFILE) | $(STAMP)
 
 # One executed notebook: rebuilt when the notebook, its parameters, the protocol or the library change.
 .SECONDEXPANSION:
-$(OUT)/notebooks/%.ipynb: $$(call notebook_of,$$*) params/$(PROFILE)/%.yaml $(PROTOCOL) $(LIBRARY) | $(STAMP)
+$(NB_OUT)/%.ipynb: $$(call notebook_of,$$*) params/$(PROFILE)/%.yaml $(PROTOCOL) $(LIBRARY) | $(STAMP)
 	$(PY) scripts/run_notebook.py $(PROFILE) $*
 
 test: lint unit nbval ## lint, unit tests of vae_utils, then nbval on every notebook (quick parameters)
@@ -90,7 +91,7 @@ bench: | $(STAMP) ## training-speed benchmark (results/bench.csv); BENCH_ARGS="-
 	$(PY) benchmarks/train_speed.py $(BENCH_ARGS)
 
 clean: ## remove the quick profile's results, build files and the nbval copies
-	rm -rf build results/profiles/quick .pytest_cache
+	rm -rf build $(shell python3 vae_utils/paths.py quick) .pytest_cache
 
 clean-cache: ## remove trained models (forces retraining)
 	rm -rf .cache/models

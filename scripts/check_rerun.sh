@@ -2,7 +2,8 @@
 # CI check of the pipeline (run after `make test`, whose nbval step trained the quick profile's
 # models): `make -j2 all QUICK=1` and `make all QUICK=1` (RUNS="j2 j2 serial" for more), each from
 # an empty results folder, must give byte-identical verdicts.csv, and none may train a model
-# (no cache entry appears or is rewritten).
+# (no cache entry appears or is rewritten); the executed notebooks must show no warnings and
+# no absolute path of this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${VAE_CACHE_DIR:-.cache/models}"
@@ -28,5 +29,19 @@ first=$(ls "$keep"/verdicts-1-*.csv)
 for other in "$keep"/verdicts-*.csv; do
   cmp "$first" "$other" || { echo "check_rerun: $other differs from $first" >&2; exit 1; }
 done
+# what a reader sees: no warnings (stderr) and no path of this machine in any executed notebook
+.venv/bin/python - "$out/notebooks" "$(pwd)" <<'PY'
+import json, pathlib, sys
+folder, root = pathlib.Path(sys.argv[1]), sys.argv[2]
+bad = []
+for nb in sorted(folder.glob("*.ipynb")):
+    for i, cell in enumerate(json.loads(nb.read_text())["cells"]):
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("text", "")) + json.dumps(out.get("data", {}))
+            if out.get("name") == "stderr" or root in text:
+                bad.append(f"{nb.name}, cell {i}: {text[:200]!r}")
+if bad:
+    sys.exit("check_rerun: executed notebooks show warnings or this machine's paths:\n" + "\n".join(bad))
+PY
 echo "check_rerun: $(($(wc -l < "$first") - 1)) verdict rows identical over runs: ${RUNS:-j2 serial};" \
      "$(wc -l < "$keep/models-after") cached models, none trained or rewritten"

@@ -11,7 +11,7 @@ import sys
 
 import pandas as pd
 
-from vae_utils.paths import PROFILES, PROJECT_ROOT, results_dir
+from vae_utils.paths import PROFILES, PROJECT_ROOT, output_dir, results_dir
 from vae_utils.verdicts import COLUMNS
 
 INTRO = """# Results
@@ -26,29 +26,31 @@ def profile_runs(profile):
     return sorted(p.stem for p in (PROJECT_ROOT / "params" / profile).glob("[0-9]*.yaml"))
 
 
-def gather_verdicts(out, runs):
+def gather_verdicts(profile, runs):
     """The verdict rows of `runs`, in run order; removes the files of other runs."""
-    folder = out / "verdicts"
-    folder.mkdir(exist_ok=True)
+    folder = output_dir(profile, "verdicts")
     for path in folder.iterdir():
         if path.suffix in (".csv", ".figures") and path.stem not in runs:
             path.unlink()
             print(f"removed {path.relative_to(PROJECT_ROOT)} (no such run in this profile)")
+    silent = [run for run in runs if not (folder / f"{run}.csv").exists()]
+    if silent:
+        print(f"runs that wrote no verdicts: {', '.join(silent)}")
     frames = [pd.read_csv(folder / f"{run}.csv") for run in runs if (folder / f"{run}.csv").exists()]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
 
 
-def key_figures(out, runs):
+def key_figures(profile, runs):
     names = []
     for run in runs:
-        path = out / "verdicts" / f"{run}.figures"
+        path = output_dir(profile, "verdicts") / f"{run}.figures"
         if path.exists():
             names += [n for n in path.read_text().splitlines() if n]
     return names
 
 
-def report(profile, out, verdicts, runs):
+def report(profile, verdicts, runs):
     lines = [INTRO.format(profile=profile)]
     if len(verdicts):
         lines += ["## Verdicts", "", "| notebook | dataset | claim | condition | metric | value [95% CI] | holds |",
@@ -57,7 +59,8 @@ def report(profile, out, verdicts, runs):
             lines.append(f"| {r['notebook']} | {r['dataset']} | {r['claim']} | {r['condition']} | "
                          f"{r['metric']} | {r['value']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}] | {r['holds']} |")
         lines.append("")
-    meta = [out / "metadata" / f"{run}.json" for run in runs if (out / "metadata" / f"{run}.json").exists()]
+    metadata, figure_dir = output_dir(profile, "metadata"), output_dir(profile, "figures")
+    meta = [metadata / f"{run}.json" for run in runs if (metadata / f"{run}.json").exists()]
     if meta:
         lines += ["## Run times", "",
                   "Wall time of the run that wrote each executed notebook. A run that finds its models in",
@@ -69,11 +72,11 @@ def report(profile, out, verdicts, runs):
             device = m.get("device_name") or m.get("device")
             lines.append(f"| {path.stem} | {m.get('wall_seconds', float('nan')):.0f} | {device} |")
         lines.append("")
-    figures = sorted((out / "figures").glob("*.png")) if (out / "figures").exists() else []
+    figures = sorted(figure_dir.glob("*.png"))
     if figures:
         lines += ["## Key figures", ""]
-        for name in key_figures(out, runs):
-            if (out / "figures" / f"{name}.png").exists():
+        for name in key_figures(profile, runs):
+            if (figure_dir / f"{name}.png").exists():
                 lines += [f"### {name}", "", f"![{name}](figures/{name}.png)", ""]
         lines += ["## All figures", "", ", ".join(f"[{f.stem}](figures/{f.name})" for f in figures), ""]
     return "\n".join(lines)
@@ -82,9 +85,9 @@ def report(profile, out, verdicts, runs):
 def main(profile):
     out = results_dir(profile)
     runs = profile_runs(profile)
-    verdicts = gather_verdicts(out, runs)
+    verdicts = gather_verdicts(profile, runs)
     verdicts.to_csv(out / "verdicts.csv", index=False, float_format="%.6g")
-    (out / "README.md").write_text(report(profile, out, verdicts, runs))
+    (out / "README.md").write_text(report(profile, verdicts, runs))
     print(f"{len(verdicts)} verdict rows from {len(runs)} runs -> {(out / 'README.md').relative_to(PROJECT_ROOT)}")
 
 

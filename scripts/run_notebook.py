@@ -4,10 +4,10 @@
     python scripts/run_notebook.py PROFILE RUN --prepare-only OUT   # parameters injected, not executed (nbval)
 
 RUN names the parameter file params/PROFILE/RUN.yaml and the notebook notebooks/<RUN up to "--">.ipynb.
-Parameters are layered: the profile's protocol (params/PROFILE/protocol.yaml: its `all` section,
-then the section of the run's dataset), then the run's own file. The protocol gives a notebook only
-the names it declares; a name in the run's own file that the notebook does not declare is an error.
-The profile itself is injected as the `profile` parameter, so no parameter file repeats it.
+A name in the run's file that the notebook does not declare is an error. The profile is injected
+as the `profile` parameter, so no parameter file repeats it; the notebook reads the profile's
+training protocol (params/PROFILE/protocol.yaml, `vae_utils.protocol`) itself, and the metadata
+records the protocol the run used.
 
 * the kernel runs in notebooks/ (as in JupyterLab and nbval);
 * the notebook is executed into a temporary folder under build/ and moved into place only on
@@ -26,8 +26,7 @@ import time
 import papermill as pm
 import yaml
 
-from vae_utils import paths
-from vae_utils.data import DATASETS
+from vae_utils import paths, protocol
 from vae_utils.reproducibility import write_run_metadata
 
 
@@ -37,26 +36,22 @@ def read_yaml(path):
 
 
 def parameters(profile, run, declared):
-    """The run's parameters: protocol (all, then its dataset's section), then its own file."""
-    folder = paths.PROJECT_ROOT / "params" / profile
-    own = read_yaml(folder / f"{run}.yaml")
+    """The run's own parameters (names the notebook declares, else an error) and the profile."""
+    own = read_yaml(paths.PROJECT_ROOT / "params" / profile / f"{run}.yaml")
     unknown = sorted(set(own) - set(declared))
     if unknown:
         sys.exit(f"params/{profile}/{run}.yaml: unknown parameter(s) {unknown}; allowed: {sorted(declared)}")
-    protocol = read_yaml(folder / "protocol.yaml")
-    sections = sorted(set(protocol) - {"all", *DATASETS})
-    if sections:
-        sys.exit(f"params/{profile}/protocol.yaml: unknown section(s) {sections}; "
-                 f"allowed: all, {', '.join(DATASETS)}")
-    dataset = own.get("dataset")
-    if dataset is None and "dataset" in declared:
-        dataset = ast.literal_eval(declared["dataset"]["default"])
-    layered = {**protocol.get("all", {}), **protocol.get(dataset, {})}
-    params = {k: v for k, v in layered.items() if k in declared}
-    params.update(own)
     if "profile" in declared:
-        params["profile"] = profile
-    return params
+        own["profile"] = profile
+    return own
+
+
+def protocol_of(params, declared):
+    """The training protocol the run uses (for its metadata), or None for a notebook without one."""
+    if "protocol" not in declared:
+        return None
+    dataset = params.get("dataset") or ast.literal_eval(declared["dataset"]["default"])
+    return protocol.load(params.get("profile", "default"), dataset, params.get("protocol"))
 
 
 def notebook_of(run):
@@ -70,14 +65,14 @@ def execute(profile, run, prepare_only=None):
     """Run `run` of `profile` into its results folder (or only prepare it, into `prepare_only`)."""
     paths.check_profile(profile)
     notebook = notebook_of(run)
-    params = parameters(profile, run, pm.inspect_notebook(str(notebook)))
+    declared = pm.inspect_notebook(str(notebook))
+    params = parameters(profile, run, declared)
+    used_protocol = protocol_of(params, declared)          # checks protocol.yaml before running
     quiet = dict(kernel_name="python3", progress_bar=False, log_output=False)
     if prepare_only:
         pm.execute_notebook(str(notebook), str(prepare_only), parameters=params, prepare_only=True, **quiet)
         return None
-    out = paths.results_dir(profile)
-    output = out / "notebooks" / f"{run}.ipynb"
-    output.parent.mkdir(parents=True, exist_ok=True)
+    output = paths.output_dir(profile, "notebooks") / f"{run}.ipynb"
     os.environ.setdefault("TQDM_DISABLE", "1")
     os.environ["VAE_RUN"] = run                         # the notebook's verdicts are this run's
     build = paths.PROJECT_ROOT / "build"
@@ -90,9 +85,9 @@ def execute(profile, run, prepare_only=None):
         pm.execute_notebook(str(notebook), tmp, parameters=params, cwd=str(notebook.parent),
                             extra_arguments=["--log-level=ERROR"], **quiet)
         seconds = time.perf_counter() - start
-        (out / "metadata").mkdir(exist_ok=True)
-        write_run_metadata(out / "metadata" / f"{run}.json", notebook=notebook.name, profile=profile,
-                           parameters=params, wall_seconds=round(seconds, 1))
+        write_run_metadata(paths.output_dir(profile, "metadata") / f"{run}.json", notebook=notebook.name,
+                           profile=profile, parameters=params, protocol=used_protocol,
+                           wall_seconds=round(seconds, 1))
         os.replace(tmp, output)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)

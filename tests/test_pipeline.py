@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import nbformat
+import papermill
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,7 @@ def test_environment_pins_become_pip_requirements():
 
 
 def make_notebook(path, body):
-    params = nbformat.v4.new_code_cell('x = 1\ndataset = "mnist"\nepochs = 1\nprofile = "default"')
+    params = nbformat.v4.new_code_cell('x = 1\ndataset = "mnist"\nprotocol = {}\nprofile = "default"')
     params.metadata["tags"] = ["parameters"]
     nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell(body)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -45,20 +46,32 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "params" / "quick").mkdir(parents=True)
     (tmp_path / "params" / "quick" / "protocol.yaml").write_text(
-        "all:\n  epochs: 3\n  folds: [0, 1]\nfrey_face:\n  epochs: 9\n")
+        "all:\n  folds: [0, 1]\n  n_folds: 10\n  n_train: 600\n  epochs: 3\n  batch_size: 100\n"
+        "  lr: 0.001\n  seed: 0\nfrey_face:\n  n_train: null\n  epochs: 9\n")
     monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
     return tmp_path
 
 
-def test_parameters_are_layered_protocol_then_dataset_then_run(project):
+def test_the_protocol_is_layered_all_then_dataset_then_overrides(project):
+    from vae_utils import protocol
+    assert protocol.load("quick", "mnist")["epochs"] == 3 and protocol.load("quick", "mnist")["n_train"] == 600
+    frey = protocol.load("quick", "frey_face", {"seed": 5})
+    assert (frey["epochs"], frey["n_train"], frey["seed"], frey["folds"]) == (9, None, 5, [0, 1])
+    with pytest.raises(ValueError, match=r"unknown field\(s\) \['epoch'\]"):
+        protocol.load("quick", "mnist", {"epoch": 5})
+    (project / "params" / "quick" / "protocol.yaml").write_text("all:\n  epochs: 3\nmnsit:\n  epochs: 1\n")
+    with pytest.raises(ValueError, match=r"unknown section\(s\) \['mnsit'\]"):
+        protocol.load("quick", "mnist")
+
+
+def test_a_run_gets_its_own_parameters_and_the_profile(project):
     run_notebook = load_script("run_notebook")
     make_notebook(project / "notebooks" / "09_x.ipynb", "print(x)")
-    (project / "params" / "quick" / "09_x--mnist.yaml").write_text("x: 2\n")
-    (project / "params" / "quick" / "09_x--frey_face.yaml").write_text("dataset: frey_face\n")
+    (project / "params" / "quick" / "09_x--frey_face.yaml").write_text("dataset: frey_face\nx: 2\n")
     declared = run_notebook.pm.inspect_notebook(str(project / "notebooks" / "09_x.ipynb"))
-    # `folds` is not declared by this notebook, so the protocol does not pass it
-    assert run_notebook.parameters("quick", "09_x--mnist", declared) == {"epochs": 3, "x": 2, "profile": "quick"}
-    assert run_notebook.parameters("quick", "09_x--frey_face", declared)["epochs"] == 9
+    params = run_notebook.parameters("quick", "09_x--frey_face", declared)
+    assert params == {"dataset": "frey_face", "x": 2, "profile": "quick"}
+    assert run_notebook.protocol_of(params, declared)["epochs"] == 9
 
 
 def test_unknown_parameter_fails_before_running(project):
@@ -87,14 +100,15 @@ def test_failing_or_killed_run_leaves_no_output_anywhere(project, monkeypatch):
 
 def test_successful_run_writes_notebook_and_metadata_without_kernel_noise(project, capfd):
     run_notebook = load_script("run_notebook")
-    make_notebook(project / "notebooks" / "09_x.ipynb", "y = x * 21 + epochs\nprint(y)")
+    make_notebook(project / "notebooks" / "09_x.ipynb", "y = x * 21 + len(protocol)\nprint(y)")
     (project / "params" / "quick" / "09_x.yaml").write_text("x: 2\n")
     run_notebook.execute("quick", "09_x")
     out = project / "results" / "profiles" / "quick"
     executed = nbformat.read(out / "notebooks" / "09_x.ipynb", as_version=4)
-    assert "45" in "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert "42" in "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
     meta = json.loads((out / "metadata" / "09_x.json").read_text())
-    assert meta["parameters"] == {"x": 2, "epochs": 3, "profile": "quick"} and meta["profile"] == "quick"
+    assert meta["parameters"] == {"x": 2, "profile": "quick"} and meta["profile"] == "quick"
+    assert meta["protocol"]["epochs"] == 3 and meta["protocol"]["folds"] == [0, 1]
     assert "torch" in meta["versions"] and meta["wall_seconds"] >= 0 and meta["cpu_flags"]
     assert "without encryption" not in capfd.readouterr().err
     assert list((project / "build").iterdir()) == []
@@ -106,9 +120,16 @@ def test_make_clean_keeps_the_paper_and_default_results():
     assert not re.search(r"results/profiles(\s|/paper|$)", out) and "rm -rf results " not in out
 
 
-def test_every_profile_has_a_protocol_and_the_makefile_asks_paths_for_folders():
+def test_the_protocol_lives_only_in_the_protocol_files_and_the_makefile_asks_paths_for_folders():
+    from vae_utils import protocol
+    from vae_utils.data import DATASETS
+    for notebook in (ROOT / "notebooks").glob("[0-9]*.ipynb"):
+        declared = set(papermill.inspect_notebook(str(notebook)))
+        if "protocol" in declared:          # a notebook that trains takes its protocol from the file
+            assert not declared & set(protocol.FIELDS), notebook.name
     for profile in ("default", "quick", "paper"):
-        assert (ROOT / "params" / profile / "protocol.yaml").exists()
+        for dataset in DATASETS:
+            assert set(protocol.load(profile, dataset)) == set(protocol.FIELDS)
         for path in (ROOT / "params" / profile).glob("[0-9]*.yaml"):
             text = path.read_text()
             assert not re.search(r"^(profile|folds|n_folds|n_train|epochs):", text, re.M), path

@@ -23,6 +23,13 @@ def tiny_data(monkeypatch):
     return calls
 
 
+def train_or_load(config, root):
+    """Load `config`'s model from the cache at `root`, or train and cache it (run_all on one config)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VAE_CACHE_DIR", str(root))
+        return experiments.run_all([config], device="cpu")[config]
+
+
 def small(**kw):
     base = dict(dataset="mnist", model="vae", n_layers=2, d_z=2, epochs=2, batch_size=50,
                 n_folds=3, fold=0)
@@ -61,14 +68,14 @@ def test_ae_reports_zero_kl_and_no_sampled_metrics(tiny_data):
 
 def test_non_finite_loss_stops_training_and_caches_nothing(tiny_data, tmp_path):
     with pytest.raises(FloatingPointError, match="epoch 1.*mnist"):
-        experiments.train_or_load(small(lr=1e30), root=tmp_path, progress=False)
+        train_or_load(small(lr=1e30), tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_second_call_loads_from_cache_without_training(tiny_data, tmp_path, monkeypatch):
-    first = experiments.train_or_load(small(), root=tmp_path, progress=False)
+    first = train_or_load(small(), tmp_path)
     monkeypatch.setattr(experiments, "fit", lambda *a, **k: pytest.fail("retrained a cached model"))
-    second = experiments.train_or_load(small(), root=tmp_path, progress=False)
+    second = train_or_load(small(), tmp_path)
     assert second.test == first.test and second.history == first.history
     x = torch.rand(4, 784)
     assert torch.equal(second.model(x, sample=False).logits, first.model(x, sample=False).logits)
@@ -84,7 +91,7 @@ def test_cache_key_depends_on_every_field():
 
 @pytest.mark.parametrize("damage", ["truncate_model", "drop_json", "bad_json", "other_config"])
 def test_damaged_or_partial_entries_are_not_loaded(tiny_data, tmp_path, damage):
-    result = experiments.train_or_load(small(), root=tmp_path, progress=False)
+    result = train_or_load(small(), tmp_path)
     folder = cache.entry_dir(small(), tmp_path)
     if damage == "truncate_model":
         data = (folder / "model.pt").read_bytes()
@@ -101,7 +108,7 @@ def test_damaged_or_partial_entries_are_not_loaded(tiny_data, tmp_path, damage):
         assert cache.load(small(), tmp_path) is None
     # train_or_load retrains and replaces the bad entry with a good one
     with pytest.warns(UserWarning):
-        again = experiments.train_or_load(small(), root=tmp_path, progress=False)
+        again = train_or_load(small(), tmp_path)
     assert again.test == result.test
     assert cache.load(small(), tmp_path) is not None
 
@@ -115,6 +122,21 @@ def test_a_shifted_prior_model_loads_back_from_the_cache(tiny_data, tmp_path):
     # run.json stores the prior tuples as lists; the cache once compared them with tuples,
     # never matched, and retrained these models on every run
     config = small(prior_mean=(5.0, 10.0), prior_std=(1.0, 1.0))
-    first = experiments.train_or_load(config, root=tmp_path, progress=False)
+    first = train_or_load(config, tmp_path)
     loaded = cache.load(config, tmp_path)
     assert loaded is not None and loaded.test == first.test
+
+
+def test_a_concurrent_writers_good_entry_is_kept_and_a_stale_one_replaced(tiny_data, tmp_path):
+    # under make -j2 two notebooks may train the same config; the second writer must not fail
+    result = train_or_load(small(), tmp_path)
+    folder = cache.entry_dir(small(), tmp_path)
+    before = (folder / "run.json").stat().st_mtime_ns
+    cache.save(result, tmp_path)                       # a second writer of the same config
+    assert (folder / "run.json").stat().st_mtime_ns == before and cache.load(small(), tmp_path) is not None
+    info = json.loads((folder / "run.json").read_text())
+    info["config"]["epochs"] = 99                      # an entry that does not hold this config
+    (folder / "run.json").write_text(json.dumps(info))
+    cache.save(result, tmp_path)
+    assert cache.load(small(), tmp_path) is not None
+    assert [p.name for p in tmp_path.iterdir()] == [folder.name]      # no temporary folder left

@@ -5,5 +5,6 @@ One module per concern:
   · stacked (many configs of one architecture trained as one model) · store (models on disk)
   · cache (AE/VAE entries in the store) · experiments (grids, train or load) · sweep (the AE-vs-VAE
   sweep the notebooks share) · tables · stats · verdicts · figures · plotting · classifier
-  · samplers · sample_quality · generation · paths · reproducibility.
+  · samplers · sample_quality · generation · paths · protocol (a profile's training protocol)
+  · reproducibility.
 """

@@ -25,7 +25,7 @@ def save(result, root=None):
     info = {"key": final.name, "cache_version": CACHE_VERSION, "config": result.config.to_dict(),
             "history": result.history, "test": result.test, "train_seconds": result.train_seconds,
             "stack_size": result.stack_size, "device": str(pick_device()), "versions": package_versions()}
-    return store.write_entry(final, result.model.state_dict(), info)
+    return store.write_entry(final, result.model.state_dict(), info, "config")
 
 
 def load(config, root=None):

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import store
-from .data import load_dataset
+from .data import dataset_info, load_dataset
 from .reproducibility import pick_device, seed_everything
 
 CLASSIFIER_VERSION = 3   # 3: initialised after seeding (2 drew its init from the global RNG)
@@ -55,13 +55,14 @@ def train_classifier(dataset, epochs=6, batch_size=128, lr=1e-3, seed=0, n_train
     config = {"dataset": dataset, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
               "n_train": n_train, "version": CLASSIFIER_VERSION}
     folder = store.entry_dir(store.key_of(config, prefix="classifier-"), root)
-    model = SmallCNN(data.image_shape)
+    n_classes = len(dataset_info(dataset).class_names)
+    model = SmallCNN(data.image_shape, n_classes)
     info = store.load_entry(folder, "config", config, model)
     if info is not None:
         return model.eval(), info["test_accuracy"]
     device = pick_device(device)
     generator = seed_everything(seed)
-    model = SmallCNN(data.image_shape).to(device)      # initialised from `seed` alone
+    model = SmallCNN(data.image_shape, n_classes).to(device)      # initialised from `seed` alone
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     x, y = data.train_x[:n_train].to(device), data.train_y[:n_train].to(device)
     steps = epochs * -(-len(x) // batch_size)
@@ -78,5 +79,6 @@ def train_classifier(dataset, epochs=6, batch_size=128, lr=1e-3, seed=0, n_train
     _, pred = embed_and_predict(model, data.test_x)
     accuracy = (pred == data.test_y).float().mean().item()
     folder.parent.mkdir(parents=True, exist_ok=True)
-    store.write_entry(folder, model.state_dict(), {"key": folder.name, "config": config, "test_accuracy": accuracy})
+    store.write_entry(folder, model.state_dict(), {"key": folder.name, "config": config, "test_accuracy": accuracy},
+                      "config")
     return model, accuracy

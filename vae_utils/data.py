@@ -139,7 +139,7 @@ def _load_frey_face():
     if not check_integrity(str(path), FREY_MD5):
         raise DataError(f"{path} is corrupted (md5 is not {FREY_MD5}); delete it to download it again")
     from scipy.io import loadmat
-    faces = loadmat(str(path))["ff"].T.reshape(-1, 28 * 20)
+    faces = loadmat(str(path))["ff"].T.reshape(-1, DATASETS["frey_face"].d_x)
     x = torch.from_numpy(faces.astype(np.float32) / 255.0)
     train_idx, test_idx = frey_split(len(x))
     return x[train_idx], None, x[test_idx], None

@@ -24,18 +24,6 @@ def unique(configs):
     return list(dict.fromkeys(configs))
 
 
-def train_or_load(config, root=None, device=None, progress=True):
-    """Load `config`'s model from the cache, or train it alone and cache it."""
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"expected a TrainConfig, got {type(config).__name__}")
-    cached = cache.load(config, root)
-    if cached is not None:
-        return cached
-    result = fit(config, device=device, progress=progress)
-    cache.save(result, root)
-    return result
-
-
 def default_stack_size(device=None):
     """Members per stack: 10 on a CPU (measured by `make bench`), 64 on a GPU."""
     return 64 if pick_device(device).type == "cuda" else 10

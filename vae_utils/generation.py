@@ -3,7 +3,7 @@ import pandas as pd
 import torch
 
 from .classifier import embed_and_predict
-from .data import config_split, load_dataset
+from .data import config_split, dataset_info, load_dataset
 from .sample_quality import knn_radii, sample_metrics
 from .samplers import decode, sample_codes
 
@@ -44,6 +44,7 @@ def score_generation(results, classifier, real_features, n, samplers=None, seed=
         for sampler in (samplers or SAMPLERS_FOR)[config.model]:
             images = generate(result, sampler, n, seed)
             features, predictions = embed_and_predict(classifier, images)
-            rows.append({"model": config.model, "d_z": config.d_z, "fold": config.fold, "sampler": sampler,
-                         **sample_metrics(real_features, features.numpy(), predictions.numpy(), real_radii=real_radii)})
+            scores = sample_metrics(real_features, features.numpy(), predictions.numpy(), real_radii=real_radii,
+                                    n_classes=len(dataset_info(config.dataset).class_names))
+            rows.append({"model": config.model, "d_z": config.d_z, "fold": config.fold, "sampler": sampler, **scores})
     return pd.DataFrame(rows)

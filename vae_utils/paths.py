@@ -1,7 +1,8 @@
 """Project paths, computed from the package location (never from the working directory).
 
-The one source of output folders: `python3 vae_utils/paths.py PROFILE` prints a profile's
-results folder, relative to the repository (the Makefile asks it).
+The one source of output folders: `python3 vae_utils/paths.py PROFILE [KIND]` prints a
+profile's results folder (or one kind of output in it), relative to the repository; the
+Makefile asks it.
 """
 import os
 import sys
@@ -32,6 +33,19 @@ def results_dir(profile="default", create=True):
     return path
 
 
+OUTPUTS = ("notebooks", "metadata", "verdicts", "figures", "tables")
+
+
+def output_dir(profile, kind, create=True):
+    """One kind of a profile's outputs (see OUTPUTS), e.g. results/figures/."""
+    if kind not in OUTPUTS:
+        raise ValueError(f"kind={kind!r} is not known; allowed: {', '.join(OUTPUTS)}")
+    path = results_dir(profile, create) / kind
+    if create:
+        path.mkdir(exist_ok=True)
+    return path
+
+
 def run_name(default):
     """The name of this notebook run: $VAE_RUN (set by scripts/run_notebook.py), else `default`."""
     return os.environ.get("VAE_RUN") or default
@@ -44,9 +58,10 @@ def cache_dir():
     return path
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":      # python3 vae_utils/paths.py PROFILE [KIND]: a folder, for the Makefile
     try:
-        print(results_dir(sys.argv[1] if len(sys.argv) > 1 else "default", create=False)
-              .relative_to(PROJECT_ROOT))
+        profile, *kind = sys.argv[1:] or ["default"]
+        path = output_dir(profile, kind[0], create=False) if kind else results_dir(profile, create=False)
+        print(path.relative_to(PROJECT_ROOT))
     except ValueError as err:
         sys.exit(str(err))

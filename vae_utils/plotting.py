@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-from .paths import results_dir
+from .paths import output_dir
 
 DPI = 100
 
@@ -16,9 +16,7 @@ def use_style():
 
 def savefig(fig, name, profile="default"):
     """Save `fig` as results[/profiles/<profile>]/figures/<name>.png, without timestamps."""
-    folder = results_dir(profile) / "figures"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
+    path = output_dir(profile, "figures") / f"{name}.png"
     fig.savefig(path, dpi=DPI, metadata={"Software": None})
     return path
 

@@ -43,8 +43,9 @@ def summarise(table, by, metrics):
 
 
 def _fold_gaps(table, by, metric, minus, plus):
-    """`plus` − `minus` of `metric` for each group and fold (a Series indexed by `by` + fold)."""
-    wide = table.pivot_table(index=by + ["fold"], columns="model", values=metric)
+    """`plus` − `minus` of `metric` for each group and fold (a Series indexed by `by` + fold);
+    ValueError when a (group, fold, model) has more than one row (nothing is averaged away)."""
+    wide = table.pivot(index=by + ["fold"], columns="model", values=metric)
     if minus not in wide or plus not in wide:
         raise ValueError(f"a paired gap needs both models {minus!r} and {plus!r} in the table")
     return wide[plus] - wide[minus]

@@ -31,20 +31,38 @@ def entry_dir(key, root=None):
     return (root or cache_dir()) / key
 
 
-def write_entry(final, state_dict, info):
-    """Write `state_dict` (model.pt) and `info` (run.json) as folder `final`, atomically."""
+def write_entry(final, state_dict, info, spec_field):
+    """Write `state_dict` (model.pt) and `info` (run.json) as folder `final`, atomically.
+
+    An entry in the way is replaced unless it is readable and its info[spec_field] is ours:
+    then another process (a second notebook under `make -j2`) trained the same spec first,
+    and its entry is kept.
+    """
     tmp = tempfile.mkdtemp(prefix=final.name + ".tmp-", dir=final.parent)
     try:
         torch.save(state_dict, os.path.join(tmp, "model.pt"))
         with open(os.path.join(tmp, "run.json"), "w") as fh:
             json.dump(info, fh, indent=1)
-        if final.exists():
-            shutil.rmtree(final)
-        os.rename(tmp, final)
+        if final.exists() and not _holds(final, spec_field, info[spec_field]):
+            shutil.rmtree(final, ignore_errors=True)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not _holds(final, spec_field, info[spec_field]):
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def _holds(folder, spec_field, spec):
+    """Whether `folder` is a readable entry of `spec`."""
+    try:
+        return read_entry(folder)[1].get(spec_field) == as_json(spec)
+    except (OSError, ValueError, RuntimeError, EOFError):
+        return False
 
 
 def read_entry(folder):

@@ -5,38 +5,36 @@ its calls and its narrative; everything it would otherwise copy from another not
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from . import experiments, figures, stats, tables, verdicts
+from . import experiments, figures, protocol, stats, tables, verdicts
 from .data import dataset_info, load_dataset
-from .paths import results_dir, run_name
+from .paths import output_dir, run_name
 from .plotting import savefig
 
-PROTOCOL = ("dataset", "epochs", "batch_size", "lr", "seed", "n_folds", "n_train")
 SHOWN = ["test_bce", "test_mse", "test_l1", "test_sampled_bce", "test_recon", "test_kl",
          "parameters", "train_seconds"]
 MODELS = ("ae", "vae")
 
 
 class Sweep:
-    """AE and VAE trained over a grid of `axes` (e.g. n_layers, d_z) and the repeats `folds`,
-    on one protocol; its tables are written to <results>/tables/<tag>-*.csv."""
+    """AE and VAE trained over a grid of `axes` (e.g. n_layers, d_z; `fixed` holds other config
+    fields) and the protocol's repeats, on the profile's training protocol for `dataset` with
+    `overrides` (`vae_utils.protocol`); its tables are written to <results>/tables/<tag>-*.csv."""
 
-    def __init__(self, notebook, tag, profile, folds, axes, **protocol):
-        unknown = sorted(set(protocol) - set(PROTOCOL) - {"n_layers", "d_z", "beta"})
-        if unknown:
-            raise ValueError(f"unknown protocol field(s) {unknown}; allowed: {', '.join(PROTOCOL)}")
-        self.notebook, self.tag, self.profile, self.folds, self.axes = notebook, tag, profile, folds, axes
-        self.protocol = protocol
-        self.dataset = protocol["dataset"]
-        self.info = dataset_info(self.dataset)
+    def __init__(self, notebook, tag, profile, dataset, axes, overrides=None, **fixed):
+        self.notebook, self.tag, self.profile, self.dataset, self.axes = notebook, tag, profile, dataset, axes
+        self.protocol = protocol.load(profile, dataset, overrides)
+        self.folds = self.protocol["folds"]
+        self.info = dataset_info(dataset)
         self.metric = self.info.metric
-        self.configs = experiments.grid(protocol, model=list(MODELS), **axes, fold=folds)
-        self.data = load_dataset(self.dataset)
-        self.tables = results_dir(profile) / "tables"
-        self.tables.mkdir(exist_ok=True)
+        base = {k: v for k, v in self.protocol.items() if k != "folds"}
+        self.configs = experiments.grid({"dataset": dataset, **base, **fixed}, model=list(MODELS), **axes,
+                                        fold=self.folds)
+        self.data = load_dataset(dataset)
+        self.tables = output_dir(profile, "tables")
         self.key_figures = []
 
     def describe(self):
-        p, n = self.protocol, self.protocol.get("n_train") or len(self.data.train_x)
+        p, n = self.protocol, self.protocol["n_train"] or len(self.data.train_x)
         grid = " × ".join(f"{len(v)} {k}" for k, v in self.axes.items())
         return (f"{self.dataset}: {len(self.configs)} models ({len(self.folds)} folds × 2 models × {grid}), "
                 f"{p['epochs']} epochs, batch {p['batch_size']}, Adam lr {p['lr']}, training on {n} images "
@@ -117,6 +115,17 @@ class Sweep:
                 self.notebook, self.dataset, f"AE-VAE gap larger at larger {trend}", change,
                 ["comparison"], +1)], ignore_index=True)
         return rows
+
+    def verdict_summary(self, rows):
+        """One line per claim: in how many settings it holds, is contradicted, is inconclusive."""
+        lines = []
+        for claim, part in rows.groupby("claim", sort=False):
+            counts = part["holds"].value_counts()
+            lines.append(f"{self.dataset}: '{claim}' holds in {counts.get('yes', 0)} of {len(part)} setting(s), "
+                         f"is contradicted in {counts.get('no', 0)} and inconclusive in "
+                         f"{counts.get('inconclusive', 0)} ({self.metric}, VAE − AE, {len(self.folds)} folds; "
+                         f"values {part['value'].min():+.4f} … {part['value'].max():+.4f}).")
+        return "\n".join(lines)
 
     def save_verdict(self, rows):
         """This run's verdict rows and key figures, for the report (scripts/report.py)."""

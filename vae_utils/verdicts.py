@@ -5,7 +5,7 @@ import tempfile
 import numpy as np
 import pandas as pd
 
-from .paths import results_dir
+from .paths import output_dir
 
 COLUMNS = ["notebook", "dataset", "claim", "condition", "metric", "value", "ci_low", "ci_high",
            "n", "holds"]
@@ -39,8 +39,7 @@ def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction):
 def save(rows, run, profile="default", key_figures=()):
     """Write one notebook run's verdict rows to <results>/verdicts/<run>.csv, and the names of
     its key figures to <run>.figures, each atomically. `scripts/report.py` gathers them."""
-    folder = results_dir(profile) / "verdicts"
-    folder.mkdir(exist_ok=True)
+    folder = output_dir(profile, "verdicts")
     _write_atomically(folder / f"{run}.csv", rows[COLUMNS].to_csv(index=False, float_format="%.6g"))
     _write_atomically(folder / f"{run}.figures", "".join(f"{name}\n" for name in key_figures))
     return folder / f"{run}.csv"
