@@ -64,9 +64,6 @@ def test_each_run_writes_its_own_verdicts_and_the_report_takes_exactly_the_profi
     report = load_script("report")
     monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
     monkeypatch.setattr(report, "PROJECT_ROOT", tmp_path)
-    monkeypatch.setattr(report, "results_dir", lambda profile: tmp_path / "results")
-    monkeypatch.setattr(verdicts, "results_dir", lambda profile: tmp_path / "results")
-    (tmp_path / "results").mkdir()
     (tmp_path / "params" / "default").mkdir(parents=True)
     for run in ("02_x--mnist", "02_x--fashion_mnist"):
         (tmp_path / "params" / "default" / f"{run}.yaml").write_text("")
