@@ -1,5 +1,7 @@
 import gzip
+import importlib.util
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,3 +42,17 @@ def tiny_mnist(tmp_path, monkeypatch):
     data.load_dataset.cache_clear()
     yield tmp_path, arrays
     data.load_dataset.cache_clear()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def load_script():
+    """A loader for scripts/<name>.py as a module (the scripts are not a package)."""
+    def load(name):
+        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load

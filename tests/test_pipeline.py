@@ -1,6 +1,5 @@
 """The Makefile's helpers: dependency pins from environment.yml, and safe notebook runs."""
 import ast
-import importlib.util
 import json
 import re
 import subprocess
@@ -13,14 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
-def test_environment_pins_become_pip_requirements():
+def test_environment_pins_become_pip_requirements(load_script):
     env_to_pip = load_script("env_to_pip")
     reqs = env_to_pip.pip_requirements((ROOT / "environment.yml").read_text())
     assert "torch==2.14.0" in reqs and "torchvision==0.29.2" in reqs
@@ -64,7 +58,7 @@ def test_the_protocol_is_layered_all_then_dataset_then_overrides(project):
         protocol.load("quick", "mnist")
 
 
-def test_a_run_gets_its_own_parameters_and_the_profile(project):
+def test_a_run_gets_its_own_parameters_and_the_profile(project, load_script):
     run_notebook = load_script("run_notebook")
     make_notebook(project / "notebooks" / "09_x.ipynb", "print(x)")
     (project / "params" / "quick" / "09_x--frey_face.yaml").write_text("dataset: frey_face\nx: 2\n")
@@ -74,7 +68,7 @@ def test_a_run_gets_its_own_parameters_and_the_profile(project):
     assert run_notebook.protocol_of(params, declared)["epochs"] == 9
 
 
-def test_unknown_parameter_fails_before_running(project):
+def test_unknown_parameter_fails_before_running(project, load_script):
     run_notebook = load_script("run_notebook")
     make_notebook(project / "notebooks" / "09_x.ipynb", "print(x)")
     (project / "params" / "quick" / "09_x.yaml").write_text("x: 2\ntypo: 3\n")
@@ -83,7 +77,7 @@ def test_unknown_parameter_fails_before_running(project):
     assert not (project / "results").exists()
 
 
-def test_failing_or_killed_run_leaves_no_output_anywhere(project, monkeypatch):
+def test_failing_or_killed_run_leaves_no_output_anywhere(project, monkeypatch, load_script):
     run_notebook = load_script("run_notebook")
     make_notebook(project / "notebooks" / "09_x.ipynb", "print(x)")
     (project / "params" / "quick" / "09_x.yaml").write_text("x: 2\n")
@@ -98,7 +92,7 @@ def test_failing_or_killed_run_leaves_no_output_anywhere(project, monkeypatch):
     assert list((project / "build").iterdir()) == []
 
 
-def test_successful_run_writes_notebook_and_metadata_without_kernel_noise(project, capfd):
+def test_successful_run_writes_notebook_and_metadata_without_kernel_noise(project, capfd, load_script):
     run_notebook = load_script("run_notebook")
     make_notebook(project / "notebooks" / "09_x.ipynb", "y = x * 21 + len(protocol)\nprint(y)")
     (project / "params" / "quick" / "09_x.yaml").write_text("x: 2\n")

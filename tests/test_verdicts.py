@@ -1,21 +1,10 @@
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from vae_utils import experiments, stats, verdicts
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def runs_table(gaps_by_dz):
@@ -59,7 +48,8 @@ def test_holds_direction():
     assert verdicts.holds(float("nan"), 1.0, +1) == "inconclusive"
 
 
-def test_each_run_writes_its_own_verdicts_and_the_report_takes_exactly_the_profiles_runs(tmp_path, monkeypatch):
+def test_each_run_writes_its_verdicts_and_the_report_takes_exactly_the_profiles_runs(tmp_path, monkeypatch,
+                                                                                    load_script):
     from vae_utils import paths
     report = load_script("report")
     monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
