@@ -46,23 +46,35 @@ def test_unknown_dataset_is_rejected():
         data.load_dataset("cifar")
 
 
-def test_kfold_splits_are_disjoint_seeded_and_cover_the_pool():
-    folds = [data.train_val_indices(100, 5, f, seed=3) for f in range(5)]
-    vals = torch.cat([v for _, v in folds])
-    assert sorted(vals.tolist()) == list(range(100))
-    for train, val in folds:
-        assert not set(train.tolist()) & set(val.tolist())
-        assert len(train) + len(val) == 100
-    again = data.train_val_indices(100, 5, 2, seed=3)
-    assert torch.equal(again[1], folds[2][1])
-    assert not torch.equal(data.train_val_indices(100, 5, 2, seed=4)[1], folds[2][1])
+def test_disjoint_repeats_share_no_image_and_carve_their_own_validation():
+    splits = [data.repeat_indices(1000, r, seed=3, n_train=200) for r in range(5)]
+    used = [set(torch.cat(s).tolist()) for s in splits]
+    assert all(len(u) == 200 for u in used)
+    assert sum(len(u) for u in used) == len(set().union(*used)) == 1000     # pairwise disjoint
+    for train, val in splits:
+        assert len(val) == 20 and not set(train.tolist()) & set(val.tolist())
+    assert torch.equal(data.repeat_indices(1000, 2, seed=3, n_train=200)[1], splits[2][1])
+    assert not torch.equal(data.repeat_indices(1000, 2, seed=4, n_train=200)[1], splits[2][1])
 
 
-def test_subset_split_uses_only_the_subset():
-    train, val = data.train_val_indices(1000, 4, 0, seed=0, n_subset=200)
-    assert len(train) + len(val) == 200
-    with pytest.raises(ValueError, match="fold=4"):
-        data.train_val_indices(100, 4, 4, seed=0)
+def test_whole_set_repeats_differ_in_order_and_validation():
+    a, b = data.repeat_indices(100, 0, seed=0), data.repeat_indices(100, 1, seed=0)
+    assert sorted(torch.cat(a).tolist()) == sorted(torch.cat(b).tolist()) == list(range(100))
+    assert len(a[1]) == 10 and not torch.equal(a[1], b[1])
+
+
+def test_too_many_disjoint_repeats_are_rejected_naming_the_limit():
+    with pytest.raises(ValueError, match=r"repeat=5 with n_train=200.*allowed repeats: 0 … 4"):
+        data.repeat_indices(1000, 5, seed=0, n_train=200)
+    with pytest.raises(ValueError, match="repeat=-1"):
+        data.check_split(-1)
+
+
+def test_entropy_floor_is_the_bce_of_a_perfect_reconstruction():
+    x = torch.tensor([[0.0, 0.5, 1.0], [0.25, 0.75, 0.5]])
+    bce = torch.nn.functional.binary_cross_entropy(x, x, reduction="none").sum(1).mean()
+    assert data.entropy_floor(x) == pytest.approx(float(bce), rel=1e-6)
+    assert data.entropy_floor(torch.tensor([[0.0, 1.0]])) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_frey_face_split_is_one_fixed_disjoint_partition():

@@ -40,20 +40,24 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "params" / "quick").mkdir(parents=True)
     (tmp_path / "params" / "quick" / "protocol.yaml").write_text(
-        "all:\n  folds: [0, 1]\n  n_folds: 10\n  n_train: 600\n  epochs: 3\n  batch_size: 100\n"
-        "  lr: 0.001\n  seed: 0\nfrey_face:\n  n_train: null\n  epochs: 9\n")
+        "all:\n  repeats: 2\n  n_train: 600\n  max_epochs: 3\n  patience: 2\n  min_delta: 0.001\n"
+        "  batch_size: 100\n  lr: 0.001\n  seed: 0\n  min_effect: 1.0\n  alpha: 0.05\n"
+        "frey_face:\n  n_train: null\n  max_epochs: 9\n")
     monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
     return tmp_path
 
 
 def test_the_protocol_is_layered_all_then_dataset_then_overrides(project):
     from vae_utils import protocol
-    assert protocol.load("quick", "mnist")["epochs"] == 3 and protocol.load("quick", "mnist")["n_train"] == 600
+    assert protocol.load("quick", "mnist")["max_epochs"] == 3 and protocol.load("quick", "mnist")["n_train"] == 600
     frey = protocol.load("quick", "frey_face", {"seed": 5})
-    assert (frey["epochs"], frey["n_train"], frey["seed"], frey["folds"]) == (9, None, 5, [0, 1])
+    assert (frey["max_epochs"], frey["n_train"], frey["seed"], frey["repeats"]) == (9, None, 5, 2)
+    assert set(protocol.training_fields(frey)) == set(protocol.TRAINING)
+    with pytest.raises(ValueError, match="repeats=1 is not allowed"):
+        protocol.load("quick", "mnist", {"repeats": 1})
     with pytest.raises(ValueError, match=r"unknown field\(s\) \['epoch'\]"):
         protocol.load("quick", "mnist", {"epoch": 5})
-    (project / "params" / "quick" / "protocol.yaml").write_text("all:\n  epochs: 3\nmnsit:\n  epochs: 1\n")
+    (project / "params" / "quick" / "protocol.yaml").write_text("all:\n  max_epochs: 3\nmnsit:\n  max_epochs: 1\n")
     with pytest.raises(ValueError, match=r"unknown section\(s\) \['mnsit'\]"):
         protocol.load("quick", "mnist")
 
@@ -65,7 +69,7 @@ def test_a_run_gets_its_own_parameters_and_the_profile(project, load_script):
     declared = run_notebook.pm.inspect_notebook(str(project / "notebooks" / "09_x.ipynb"))
     params = run_notebook.parameters("quick", "09_x--frey_face", declared)
     assert params == {"dataset": "frey_face", "x": 2, "profile": "quick"}
-    assert run_notebook.protocol_of(params, declared)["epochs"] == 9
+    assert run_notebook.protocol_of(params, declared)["max_epochs"] == 9
 
 
 def test_unknown_parameter_fails_before_running(project, load_script):
@@ -102,7 +106,7 @@ def test_successful_run_writes_notebook_and_metadata_without_kernel_noise(projec
     assert "42" in "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
     meta = json.loads((out / "metadata" / "09_x.json").read_text())
     assert meta["parameters"] == {"x": 2, "profile": "quick"} and meta["profile"] == "quick"
-    assert meta["protocol"]["epochs"] == 3 and meta["protocol"]["folds"] == [0, 1]
+    assert meta["protocol"]["max_epochs"] == 3 and meta["protocol"]["repeats"] == 2
     assert "torch" in meta["versions"] and meta["wall_seconds"] >= 0 and meta["cpu_flags"]
     assert "without encryption" not in capfd.readouterr().err
     assert list((project / "build").iterdir()) == []
@@ -126,7 +130,7 @@ def test_the_protocol_lives_only_in_the_protocol_files_and_the_makefile_asks_pat
             assert set(protocol.load(profile, dataset)) == set(protocol.FIELDS)
         for path in (ROOT / "params" / profile).glob("[0-9]*.yaml"):
             text = path.read_text()
-            assert not re.search(r"^(profile|folds|n_folds|n_train|epochs):", text, re.M), path
+            assert not re.search(r"^(profile|repeats|n_train|max_epochs|patience|min_effect):", text, re.M), path
     out = subprocess.run(["make", "-n", "all", "QUICK=1"], cwd=ROOT, capture_output=True, text=True).stdout
     assert "scripts/run_notebook.py quick 01_theory" in out
 

@@ -30,12 +30,12 @@ def tiny_data(monkeypatch):
 
 
 def member_configs(model="vae", **kw):
-    """Four configs that differ in fold, seed, β and prior: one architecture, one stack."""
-    base = dict(dataset="mnist", model=model, n_layers=2, d_z=2, epochs=1, batch_size=50, n_folds=3)
+    """Four configs that differ in repeat, seed, β and prior: one architecture, one stack."""
+    base = dict(dataset="mnist", model=model, n_layers=2, d_z=2, max_epochs=1, batch_size=50, n_train=200)
     base.update(kw)
-    variants = [dict(fold=0), dict(fold=1), dict(fold=2, seed=7)]
+    variants = [dict(repeat=0), dict(repeat=1), dict(repeat=2, seed=7)]
     if model == "vae":
-        variants += [dict(fold=0, beta=0.5, prior_mean=(1.0, -2.0), prior_std=(0.5, 2.0))]
+        variants += [dict(repeat=0, beta=0.5, prior_mean=(1.0, -2.0), prior_std=(0.5, 2.0))]
     return [TrainConfig(**{**base, **v}) for v in variants]
 
 
@@ -69,7 +69,7 @@ def test_batches_are_the_ones_fit_draws(tiny_data):
         # `training.train_epoch` batches x_train[randperm(...)], x_train = train_x[train_idx]
         expected = train_idx[torch.randperm(len(train_idx), generator=shuffler)]
         assert torch.equal(trainer.order[k], expected)
-    assert trainer.n_full == 8 and trainer.rest == 0
+    assert trainer.n_full == 3 and trainer.rest == 30     # 180 training images per repeat
 
 
 @pytest.mark.parametrize("model", ["vae", "ae"])
@@ -86,8 +86,18 @@ def test_one_epoch_matches_fit_member_by_member(tiny_data, model):
             assert_close(result.test[key], alone.test[key], f"{config.label()} {key}")
 
 
+def test_each_member_stops_early_as_fit_would(tiny_data):
+    configs = member_configs("ae", max_epochs=40, patience=2, min_delta=0.02)
+    together = stacked.fit_stacked(configs, device=CPU, progress=False)
+    for config, result in zip(configs, together):
+        alone = training.fit(config, device=CPU, progress=False)
+        assert result.stopping == alone.stopping and result.stopping["stopped_early"]
+        assert len(result.history) == len(alone.history)
+        assert_close(result.test["test_loss"], alone.test["test_loss"], f"{config.label()} test_loss")
+
+
 def test_members_differ_and_stacked_training_is_deterministic(tiny_data):
-    configs = member_configs(epochs=2)
+    configs = member_configs(max_epochs=2)
     first = stacked.fit_stacked(configs, device=CPU, progress=False)
     second = stacked.fit_stacked(configs, device=CPU, progress=False)
     assert [r.test for r in first] == [r.test for r in second]
@@ -101,13 +111,13 @@ def test_a_member_whose_loss_is_not_finite_fails_alone(tiny_data, monkeypatch):
 
     def poisoned(config):
         model, generator = init_model(config)
-        if config.fold == 1:
+        if config.repeat == 1:
             with torch.no_grad():
                 model.decoder[0].weight.fill_(float("nan"))
         return model, generator
     monkeypatch.setattr(stacked, "init_model", poisoned)
     outcomes = stacked.fit_stacked(configs, device=CPU, progress=False)
-    assert isinstance(outcomes[1], FloatingPointError) and "fold=1" in str(outcomes[1])
+    assert isinstance(outcomes[1], FloatingPointError) and "repeat=1" in str(outcomes[1])
     for k in (0, 2, 3):
         assert outcomes[k].test == healthy[k].test
 
@@ -145,7 +155,7 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 def test_cuda_graph_training_matches_fit_for_an_ae(tiny_data, batch_size):
     # An AE draws no noise, so CUDA-graph stacked training and `fit` on the GPU see the same
     # data; cuBLAS may pick other kernels for bmm than for mm, hence a looser 1e-4.
-    configs = member_configs("ae", epochs=2, batch_size=batch_size)
+    configs = member_configs("ae", max_epochs=2, batch_size=batch_size)
     together = stacked.fit_stacked(configs, device="cuda", progress=False)
     for config, result in zip(configs, together):
         alone = training.fit(config, device="cuda", progress=False)
@@ -157,7 +167,7 @@ def test_cuda_graph_training_matches_fit_for_an_ae(tiny_data, batch_size):
 
 @needs_cuda
 def test_cuda_graph_vae_training_is_deterministic(tiny_data):
-    configs = member_configs("vae", epochs=2, batch_size=48)
+    configs = member_configs("vae", max_epochs=2, batch_size=48)
     first = stacked.fit_stacked(configs, device="cuda", progress=False)
     second = stacked.fit_stacked(configs, device="cuda", progress=False)
     assert [r.history[-1]["train_loss"] for r in first] == [r.history[-1]["train_loss"] for r in second]

@@ -31,8 +31,8 @@ def train_or_load(config, root):
 
 
 def small(**kw):
-    base = dict(dataset="mnist", model="vae", n_layers=2, d_z=2, epochs=2, batch_size=50,
-                n_folds=3, fold=0)
+    base = dict(dataset="mnist", model="vae", n_layers=2, d_z=2, max_epochs=2, batch_size=50,
+                n_train=100, repeat=0)
     base.update(kw)
     return TrainConfig(**base)
 
@@ -41,9 +41,11 @@ def small(**kw):
     (dict(dataset="cifar"), "dataset='cifar'"), (dict(model="gan"), "model='gan'"),
     (dict(likelihood="poisson"), "likelihood='poisson'"), (dict(n_layers=0), "n_layers=0"),
     (dict(d_z=0), "d_z=0"), (dict(d_z=784), "d_z=784"), (dict(beta=-1.0), "beta=-1.0"),
-    (dict(epochs=0), "epochs=0"), (dict(batch_size=0), "batch_size=0"),
+    (dict(max_epochs=0), "max_epochs=0"), (dict(patience=0), "patience=0"),
+    (dict(min_delta=1.0), "min_delta=1.0"), (dict(batch_size=0), "batch_size=0"),
     (dict(prior_mean=(5.0, 10.0), prior_std=(1.0, -1.0)), "prior_std"),
-    (dict(model="ae", prior_mean=(5.0, 10.0)), "prior"), (dict(fold=3), "fold=3"),
+    (dict(model="ae", prior_mean=(5.0, 10.0)), "prior"), (dict(repeat=-1), "repeat=-1"),
+    (dict(n_train=5), "n_train=5"),
 ])
 def test_bad_parameters_fail_before_any_data_is_loaded(tiny_data, kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -57,8 +59,53 @@ def test_training_is_deterministic_and_records_history(tiny_data):
     assert [h["val_loss"] for h in a.history] == [h["val_loss"] for h in b.history]
     assert len(a.history) == 2 and {"train_loss", "val_bce", "val_mse", "val_l1"} <= set(a.history[0])
     assert {"test_bce", "test_kl", "test_sampled_bce"} <= set(a.test)
-    c = training.fit(small(fold=1), progress=False)
+    c = training.fit(small(repeat=1), progress=False)
     assert c.test != a.test
+
+
+def test_early_stopping_stops_after_patience_and_restores_the_best_epoch():
+    model = torch.nn.Linear(2, 2)
+    stopper = training.EarlyStopping(patience=3, min_delta=0.01)
+    losses = [10.0, 8.0, 7.0, 6.99, 6.98, 7.5]       # the last significant gain is at epoch 3
+    stops = []
+    for epoch, loss in enumerate(losses, 1):
+        with torch.no_grad():
+            model.weight.fill_(epoch)
+        stops.append(stopper.update(epoch, loss, model))
+    assert stops == [False] * 5 + [True]
+    assert stopper.best_epoch == 5 and stopper.best == 6.98
+    stopper.restore(model)
+    assert torch.all(model.weight == 5)
+    assert stopper.summary(6, 100) == {"best_epoch": 5, "epochs_run": 6, "stopped_early": True, "hit_cap": False}
+
+
+def test_fit_stops_early_keeps_the_best_epoch_and_reports_the_elbo(tiny_data):
+    r = training.fit(small(max_epochs=60, patience=2, min_delta=0.05), progress=False)
+    val = [h["val_loss"] for h in r.history]
+    assert r.stopping["stopped_early"] and len(val) < 60 and r.stopping["epochs_run"] == len(val)
+    assert val[r.stopping["best_epoch"] - 1] == min(val)
+    again = training.evaluate(r.model, tiny_val_images(r.config), "bernoulli", sample=True)
+    assert again["loss"] == pytest.approx(min(val), rel=1e-5)         # the restored weights are the best epoch's
+    assert r.test["test_elbo"] == pytest.approx(-(r.test["test_sampled_recon"] + r.test["test_kl"]))
+    assert {"train_eval_loss", "val_loss"} <= set(r.history[0])
+
+
+def tiny_val_images(config):
+    from vae_utils.data import config_split
+    ds = training.load_dataset("mnist")
+    return ds.train_x[config_split(config, len(ds.train_x))[1]]
+
+
+def test_sampled_evaluation_is_repeatable_and_leaves_the_global_stream_alone():
+    model = training.model_for(small())
+    x = torch.rand(20, 784)
+    torch.manual_seed(1)
+    a = training.evaluate(model, x, "bernoulli", sample=True)
+    after_a = torch.rand(1)
+    torch.manual_seed(1)
+    b = training.evaluate(model, x, "bernoulli", sample=True)
+    assert a == b and torch.equal(torch.rand(1), after_a)
+    assert a != training.evaluate(model, x, "bernoulli", sample=False)
 
 
 def test_ae_reports_zero_kl_and_no_sampled_metrics(tiny_data):
@@ -83,9 +130,9 @@ def test_second_call_loads_from_cache_without_training(tiny_data, tmp_path, monk
 
 
 def test_cache_key_depends_on_every_field():
-    keys = {cache.cache_key(small()), cache.cache_key(small(seed=1)), cache.cache_key(small(fold=1)),
-            cache.cache_key(small(beta=2.0)), cache.cache_key(small(epochs=3)),
-            cache.cache_key(small(n_train=100))}
+    keys = {cache.cache_key(small()), cache.cache_key(small(seed=1)), cache.cache_key(small(repeat=1)),
+            cache.cache_key(small(beta=2.0)), cache.cache_key(small(max_epochs=3)),
+            cache.cache_key(small(n_train=None))}
     assert len(keys) == 6
 
 
@@ -102,7 +149,7 @@ def test_damaged_or_partial_entries_are_not_loaded(tiny_data, tmp_path, damage):
         (folder / "run.json").write_text("{not json")
     else:
         info = json.loads((folder / "run.json").read_text())
-        info["config"]["epochs"] = 99
+        info["config"]["max_epochs"] = 99
         (folder / "run.json").write_text(json.dumps(info))
     with pytest.warns(UserWarning, match="ignoring unreadable cache entry"):
         assert cache.load(small(), tmp_path) is None
@@ -135,7 +182,7 @@ def test_a_concurrent_writers_good_entry_is_kept_and_a_stale_one_replaced(tiny_d
     cache.save(result, tmp_path)                       # a second writer of the same config
     assert (folder / "run.json").stat().st_mtime_ns == before and cache.load(small(), tmp_path) is not None
     info = json.loads((folder / "run.json").read_text())
-    info["config"]["epochs"] = 99                      # an entry that does not hold this config
+    info["config"]["max_epochs"] = 99                      # an entry that does not hold this config
     (folder / "run.json").write_text(json.dumps(info))
     cache.save(result, tmp_path)
     assert cache.load(small(), tmp_path) is not None

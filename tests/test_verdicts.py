@@ -6,14 +6,17 @@ import pytest
 
 from vae_utils import experiments, stats, verdicts
 
+NOISE = [-0.2, -0.1, 0.0, 0.1, 0.2]
+
 
 def runs_table(gaps_by_dz):
-    """AE and VAE rows over 3 folds with a known VAE − AE gap per d_z."""
+    """AE and VAE rows over 5 repeats with a known VAE − AE gap (nats per image) per d_z."""
     rows = []
     for d_z, gap in gaps_by_dz.items():
-        for fold, noise in enumerate([-0.001, 0.0, 0.001]):
-            rows.append({"model": "ae", "d_z": d_z, "fold": fold, "test_bce": 0.10 + noise})
-            rows.append({"model": "vae", "d_z": d_z, "fold": fold, "test_bce": 0.10 + noise + gap + 0.0005 * fold})
+        for repeat, noise in enumerate(NOISE):
+            rows.append({"model": "ae", "d_z": d_z, "repeat": repeat, "test_recon": 80 + 3 * noise})
+            rows.append({"model": "vae", "d_z": d_z, "repeat": repeat,
+                         "test_recon": 80 + 3 * noise + gap + 0.1 * noise * (repeat % 2)})
     return pd.DataFrame(rows)
 
 
@@ -26,26 +29,50 @@ def test_t_interval_matches_scipy():
     assert math.isnan(stats.t_interval([1.0])[1])
 
 
-def test_paired_gap_and_verdicts():
-    runs = runs_table({2: 0.02, 10: 0.0, 50: -0.02})
-    gaps = stats.paired_gap(runs, ["d_z"], "test_bce")
-    assert gaps["gap"].round(4).tolist() == [0.0205, 0.0005, -0.0195]
+def test_holm_matches_its_definition():
+    adjusted = stats.holm([0.01, 0.04, 0.03, np.nan, 0.5])
+    # sorted: 0.01*4=0.04, 0.03*3=0.09, 0.04*2=0.08 -> max(0.09, 0.08)=0.09, 0.5*1 -> 0.5
+    assert adjusted[:3].tolist() == pytest.approx([0.04, 0.09, 0.09]) and adjusted[4] == 0.5
+    assert np.isnan(adjusted[3])
+
+
+def test_tost_needs_the_interval_inside_the_margin():
+    tight = [0.01, -0.02, 0.015, 0.0, -0.005]
+    assert stats.tests(tight, margin=0.5)[1] < 0.001
+    assert stats.tests(tight, margin=0.01)[1] > 0.05
+    assert stats.tests([3.0, 3.1, 2.9, 3.05, 2.95], margin=0.5)[1] > 0.5   # far outside: not equivalent
+
+
+def test_verdicts_need_significance_after_holm_and_the_smallest_effect():
+    runs = runs_table({2: 5.0, 5: 0.3, 10: 0.0, 20: -5.0, 50: 0.05})
+    gaps = stats.paired_gap(runs, ["d_z"], "test_recon", margin=1.0)
     rows = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1)
-    assert rows["holds"].tolist() == ["yes", "inconclusive", "no"]
-    assert rows["condition"].tolist() == ["d_z=2", "d_z=10", "d_z=50"]
+    assert rows["holds"].tolist() == ["yes", "equivalent", "equivalent", "no", "equivalent"]
+    assert (rows["p_holm"] >= rows["p"]).all() and (rows["min_effect"] == 1.0).all()
+    wide = stats.paired_gap(runs, ["d_z"], "test_recon", margin=10.0)
+    big = verdicts.verdict_rows("nb", "mnist", "AE better", wide, ["d_z"], +1)
+    assert big["holds"].tolist()[0] == "equivalent"                # 5 nats is within a ±10 margin
+    limited = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1, limited={"d_z=2"})
+    assert limited["holds"].tolist()[0] == "optimisation-limited" and np.isnan(limited["p_holm"].iloc[0])
 
 
-def test_gap_trend_is_paired_by_fold():
-    trend = stats.gap_trend(runs_table({2: 0.0, 50: 0.03}), "d_z", "test_bce").iloc[0]
-    assert trend["gap"] == pytest.approx(0.03) and trend["ci_low"] > 0
-    assert trend["comparison"] == "d_z=2 to d_z=50"
+def test_an_interval_across_zero_is_inconclusive_never_no_difference():
+    noisy = pd.DataFrame([{"model": m, "d_z": 2, "repeat": r, "test_recon": v}
+                          for r, (a, b) in enumerate([(80, 83), (80, 77), (80, 82), (80, 78.5), (80, 80.2)])
+                          for m, v in (("ae", a), ("vae", b))])
+    gaps = stats.paired_gap(noisy, ["d_z"], "test_recon", margin=1.0)
+    assert gaps["ci_low"].item() < 0 < gaps["ci_high"].item()
+    rows = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1)
+    assert rows["holds"].item() == "inconclusive"
 
 
-def test_holds_direction():
-    assert verdicts.holds(1.0, 2.0, +1) == "yes"
-    assert verdicts.holds(1.0, 2.0, -1) == "no"
-    assert verdicts.holds(-1.0, 2.0, +1) == "inconclusive"
-    assert verdicts.holds(float("nan"), 1.0, +1) == "inconclusive"
+def test_gap_slope_uses_every_value_paired_by_repeat():
+    runs = runs_table({2: 0.0, 4: 1.0, 8: 2.0, 16: 3.0})        # +1 nat per doubling
+    slope = stats.gap_slope(runs, "d_z", "test_recon", margin=0.5).iloc[0]
+    assert slope["gap"] == pytest.approx(1.0, abs=0.05) and slope["ci_low"] > 0 and slope["n"] == 5
+    assert slope["comparison"] == "slope per doubling of d_z (2, 4, 8, 16)"
+    endpoints_only = runs_table({2: 0.0, 4: 3.0, 8: 3.0, 16: 3.0})   # a jump, then flat
+    assert stats.gap_slope(endpoints_only, "d_z", "test_recon", 0.5).iloc[0]["gap"] < 1.0
 
 
 def test_each_run_writes_its_verdicts_and_the_report_takes_exactly_the_profiles_runs(tmp_path, monkeypatch,
@@ -57,7 +84,7 @@ def test_each_run_writes_its_verdicts_and_the_report_takes_exactly_the_profiles_
     (tmp_path / "params" / "default").mkdir(parents=True)
     for run in ("02_x--mnist", "02_x--fashion_mnist"):
         (tmp_path / "params" / "default" / f"{run}.yaml").write_text("")
-    gaps = stats.paired_gap(runs_table({2: 0.02}), ["d_z"], "test_bce")
+    gaps = stats.paired_gap(runs_table({2: 5.0}), ["d_z"], "test_recon", margin=1.0)
     for run, dataset in (("02_x--mnist", "mnist"), ("02_x--fashion_mnist", "fashion_mnist"),
                          ("02_x--mnist", "mnist"), ("02_x--deleted", "frey_face")):   # a rerun; a gone run
         verdicts.save(verdicts.verdict_rows("02_x", dataset, "AE better", gaps, ["d_z"], +1), run,
@@ -73,11 +100,22 @@ def test_each_run_writes_its_verdicts_and_the_report_takes_exactly_the_profiles_
     assert not (folder / "02_x--deleted.csv").exists()
     readme = (tmp_path / "results" / "README.md").read_text()
     assert "| 02_x | mnist | AE better | d_z=2 |" in readme and "frey_face" not in readme
+    assert "| mnist | AE better | 1 |" in readme                    # the tally counts the row once
+
+
+def test_rows_another_notebook_already_tested_are_counted_once(load_script):
+    report = load_script("report")
+    rows = pd.DataFrame([{"notebook": nb, "dataset": "mnist", "claim": "c", "condition": cond, "holds": "yes"}
+                         for nb, cond in (("02", "d_z=2, n_layers=2"), ("02", "d_z=2, n_layers=1"),
+                                          ("03", "d_z=2, n_layers=2"), ("03", "d_z=5, n_layers=2"))])
+    marked = report.mark_shared(rows)
+    assert marked["counted"].tolist() == [True, True, False, True]
+    assert report.tally(marked)["yes"].tolist() == [3]
 
 
 def test_pick_finds_exactly_one_result():
     from vae_utils.training import TrainConfig
-    configs = experiments.grid(dict(dataset="mnist", n_layers=2, epochs=1), model=["ae", "vae"], d_z=[2, 5])
+    configs = experiments.grid(dict(dataset="mnist", n_layers=2, max_epochs=1), model=["ae", "vae"], d_z=[2, 5])
     results = {c: f"{c.model}-{c.d_z}" for c in configs}
     assert experiments.pick(results, model="vae", d_z=5) == "vae-5"
     with pytest.raises(ValueError, match="2 trained models match"):

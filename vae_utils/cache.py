@@ -6,7 +6,7 @@ from . import store
 from .reproducibility import package_versions, pick_device
 from .training import FitResult, model_for
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2          # 2: early stopping, repeats, same-mode histories
 
 
 def cache_key(config):
@@ -24,7 +24,8 @@ def save(result, root=None):
     final.parent.mkdir(parents=True, exist_ok=True)
     info = {"key": final.name, "cache_version": CACHE_VERSION, "config": result.config.to_dict(),
             "history": result.history, "test": result.test, "train_seconds": result.train_seconds,
-            "stack_size": result.stack_size, "device": str(pick_device()), "versions": package_versions()}
+            "stack_size": result.stack_size, "stopping": result.stopping, "device": str(pick_device()),
+            "versions": package_versions()}
     return store.write_entry(final, result.model.state_dict(), info, "config")
 
 
@@ -35,4 +36,4 @@ def load(config, root=None):
     if info is None:
         return None
     return FitResult(model.eval(), config, info["history"], info["train_seconds"], info["test"],
-                     info.get("stack_size", 1))
+                     info.get("stack_size", 1), info.get("stopping", {}))

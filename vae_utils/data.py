@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.model_selection import KFold
 from torchvision import datasets as tv_datasets
 from torchvision.datasets.utils import check_integrity, download_url
 
@@ -35,11 +34,6 @@ class DatasetInfo:
     @property
     def d_x(self):
         return self.image_shape[0] * self.image_shape[1]
-
-    @property
-    def metric(self):
-        """The primary test reconstruction metric: per-pixel BCE (Bernoulli) or MSE (Gaussian)."""
-        return "test_bce" if self.likelihood == "bernoulli" else "test_mse"
 
 
 DATASETS = {
@@ -161,31 +155,47 @@ def load_dataset(name):
     return ImageData(name, train_x, train_y, test_x, test_y, info.image_shape, info.likelihood)
 
 
-def check_split(n_folds, fold, n_subset=None, n=None):
-    """ValueError naming the first bad split parameter (`n`, when known, bounds `n_subset`)."""
-    if not isinstance(n_folds, int) or n_folds < 2:
-        raise ValueError(f"n_folds={n_folds!r} is not allowed; it must be an integer >= 2")
-    if not isinstance(fold, int) or not 0 <= fold < n_folds:
-        raise ValueError(f"fold={fold!r} is not allowed; it must be in [0, {n_folds - 1}]")
-    if n_subset is not None and not n_folds <= n_subset <= (n or n_subset):
-        raise ValueError(f"n_train={n_subset} is not allowed; it must be in [{n_folds}, {n or 'the dataset size'}]")
+VAL_FRACTION = 0.1       # of each repeat's images, held out for validation (early stopping)
 
 
-def train_val_indices(n, n_folds, fold, seed, n_subset=None):
-    """Indices of the training and validation parts of fold `fold` of a seeded k-fold split.
+def check_split(repeat, n_train=None, n=None):
+    """ValueError naming the first bad split parameter (`n`, when known, bounds the blocks)."""
+    if not isinstance(repeat, int) or repeat < 0:
+        raise ValueError(f"repeat={repeat!r} is not allowed; it must be an integer >= 0")
+    if n_train is not None and (not isinstance(n_train, int) or n_train < 20):
+        raise ValueError(f"n_train={n_train!r} is not allowed; it must be an integer >= 20, or null for "
+                         f"the whole training set")
+    if n is not None and n_train is not None and (repeat + 1) * n_train > n:
+        raise ValueError(f"repeat={repeat} with n_train={n_train} needs {(repeat + 1) * n_train} training "
+                         f"images for disjoint repeats; this dataset has {n} (allowed repeats: "
+                         f"0 … {n // n_train - 1})")
 
-    With `n_subset`, a seeded subset of that many training images is split instead
-    (the same subset for every fold).
+
+def repeat_indices(n, repeat, seed, n_train=None):
+    """Training and validation indices of repeat `repeat` out of `n` training images.
+
+    With `n_train`, the training set is permuted once (by `seed`) and cut into disjoint blocks
+    of `n_train` images; repeat r uses block r, so repeats share no image. Without it, every
+    repeat uses the whole training set in its own seeded order (repeats differ in data order,
+    initialisation and noise). Either way the last VAL_FRACTION of the repeat's images are
+    its own validation set.
     """
-    check_split(n_folds, fold, n_subset, n)
-    pool = np.arange(n)
-    if n_subset is not None:
-        pool = np.random.default_rng(seed).permutation(n)[:n_subset]
-    splits = KFold(n_splits=n_folds, shuffle=True, random_state=seed).split(pool)
-    train_pos, val_pos = next(s for i, s in enumerate(splits) if i == fold)
-    return torch.as_tensor(pool[train_pos]), torch.as_tensor(pool[val_pos])
+    check_split(repeat, n_train, n)
+    if n_train is None:
+        pool = np.random.default_rng([seed, repeat]).permutation(n)
+    else:
+        pool = np.random.default_rng(seed).permutation(n)[repeat * n_train:(repeat + 1) * n_train]
+    n_val = max(1, int(round(VAL_FRACTION * len(pool))))
+    return torch.as_tensor(pool[:-n_val]), torch.as_tensor(pool[-n_val:])
 
 
 def config_split(config, n_images):
     """The training and validation indices of a training config, out of `n_images` (the one split)."""
-    return train_val_indices(n_images, config.n_folds, config.fold, config.seed, config.n_train)
+    return repeat_indices(n_images, config.repeat, config.seed, config.n_train)
+
+
+def entropy_floor(x):
+    """Mean over images of the summed binary entropy of the grey levels, in nats per image:
+    the lowest value the Bernoulli reconstruction term (BCE) can take on these images."""
+    p = x.double().clamp(1e-12, 1 - 1e-12)
+    return float(-(p * p.log() + (1 - p) * (1 - p).log()).sum(1).mean())

@@ -33,7 +33,7 @@ def run_all(configs, device=None, max_stack=None):
     """Train (or load from the cache) every config; returns {config: FitResult}.
 
     What is not cached trains in stacks of up to `max_stack` configs that differ only in
-    fold, seed, β or prior (`vae_utils.stacked`); each model is cached under its own key.
+    repeat, seed, β or prior (`vae_utils.stacked`); each model is cached under its own key.
     A model whose loss stops being finite is reported after the others are cached.
     """
     configs = unique(configs)
@@ -58,7 +58,7 @@ def run_all(configs, device=None, max_stack=None):
 
 
 def pick(results, **fields):
-    """The one result whose config has all `fields` (e.g. model="vae", d_z=2, fold=0)."""
+    """The one result whose config has all `fields` (e.g. model="vae", d_z=2, repeat=0)."""
     found = [r for c, r in results.items() if all(getattr(c, k) == v for k, v in fields.items())]
     if len(found) != 1:
         raise ValueError(f"{len(found)} trained models match {fields}; expected exactly one")

@@ -12,15 +12,17 @@ from .stats import t_band
 MODEL_NAMES = {"ae": "AE", "vae": "VAE"}
 
 
-def learning_curves(history, facet, loss="recon"):
-    """Training and validation `loss` per epoch, mean with a 95% t-band over folds, one panel per `facet` value."""
+def learning_curves(history, facet, loss="loss"):
+    """`loss` (the training objective by default) per epoch on a fixed training subset and on the
+    validation set, both evaluated the same way after the epoch (a VAE with one sample), mean
+    with a 95% t-band over repeats, one panel per `facet` value. Early-stopped repeats end early."""
     values = sorted(history[facet].unique())
     fig, axes = plt.subplots(1, len(values), figsize=(3.2 * len(values), 3.2), squeeze=False)
     for ax, value in zip(axes[0], values):
         part = history[history[facet] == value]
-        long = part.melt(id_vars=["epoch", "model", "fold"], value_vars=[f"train_{loss}", f"val_{loss}"],
+        long = part.melt(id_vars=["epoch", "model", "repeat"], value_vars=[f"train_eval_{loss}", f"val_{loss}"],
                          var_name="split", value_name=loss)
-        long["split"] = long["split"].str.split("_").str[0]
+        long["split"] = long["split"].map({f"train_eval_{loss}": "train", f"val_{loss}": "validation"})
         long["model"] = long["model"].map(MODEL_NAMES)
         sns.lineplot(data=long, x="epoch", y=loss, hue="model", style="split", errorbar=t_band,
                      ax=ax, legend=ax is axes[0][-1])
@@ -32,13 +34,30 @@ def learning_curves(history, facet, loss="recon"):
     return fig
 
 
+def paired_gaps(gaps, x, min_effect, ylabel, title=None):
+    """The paired VAE − AE difference against `x` with its 95% interval (what the verdicts test),
+    zero and the declared smallest effect that matters (±min_effect) drawn as reference lines."""
+    fig, ax = plt.subplots(figsize=(4.6, 3.2))
+    positions = np.arange(len(gaps))
+    ax.errorbar(positions, gaps["gap"], yerr=[gaps["gap"] - gaps["ci_low"], gaps["ci_high"] - gaps["gap"]],
+                fmt="o-", capsize=4, color="C3")
+    ax.axhline(0, color="k", lw=0.8)
+    for sign in (-1, 1):
+        ax.axhline(sign * min_effect, color="grey", ls="--", lw=0.8)
+    ax.set(xticks=positions, xticklabels=[str(v) for v in gaps[x]], xlabel=x, ylabel=ylabel)
+    ax.set_title(title or "VAE − AE, paired by repeat (95% CI)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def metrics_vs(table, x, metrics, hue="model", title=None):
-    """Test metrics against `x`, AE and VAE side by side, mean ± 95% interval over folds."""
+    """Test metrics against `x`, AE and VAE side by side: means over repeats (no marginal
+    intervals: the comparison is paired, see `paired_gaps`)."""
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.2), squeeze=False)
     data = table.assign(model=table["model"].map(MODEL_NAMES))
     for ax, metric in zip(axes[0], metrics):
-        sns.pointplot(data=data, x=x, y=metric, hue=hue, errorbar=t_band, dodge=0.3,
-                      capsize=0.15, ax=ax, legend=ax is axes[0][0], linestyles="-", markers="o")
+        sns.pointplot(data=data, x=x, y=metric, hue=hue, errorbar=None, dodge=0.3,
+                      ax=ax, legend=ax is axes[0][0], linestyles="-", markers="o")
         ax.set_title(metric.replace("test_", "test ").replace("_", " "))
         ax.set_ylabel("")
     if title:
@@ -67,14 +86,15 @@ def latent_scatter(models, x, y, class_names=None, max_points=5000):
     fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 4), squeeze=False)
     for ax, (label, model) in zip(axes[0], models.items()):
         z = model.encode(x).numpy()
-        how = "code"
+        labels = ["z[0]", "z[1]"]
         if z.shape[1] > 2:
             pca = PCA(n_components=2).fit(z)
             z = pca.transform(z)
-            how = f"PCA of code ({100 * pca.explained_variance_ratio_.sum():.0f}% var.)"
+            labels = [f"PC {i + 1} of the code ({100 * r:.0f}% of variance)"
+                      for i, r in enumerate(pca.explained_variance_ratio_)]
         colour = {} if y is None else {"c": y, "cmap": "tab10"}     # unlabelled data: one colour
         scatter = ax.scatter(z[:, 0], z[:, 1], s=2, alpha=0.6, rasterized=True, **colour)
-        ax.set(title=label, xlabel=f"{how} 1", ylabel=f"{how} 2")
+        ax.set(title=label, xlabel=labels[0], ylabel=labels[1])
     if y is not None:
         handles = scatter.legend_elements()[0]
         names = class_names or [str(i) for i in range(len(handles))]

@@ -13,7 +13,7 @@ SAMPLER_LABELS = {"prior": "own prior", "standard_normal": "N(0, I) (naive)",
 
 
 def training_images(config):
-    """The images `config`'s model was trained on (its fold's training part)."""
+    """The images `config`'s model was trained on (its repeat's training part)."""
     data = load_dataset(config.dataset)
     train_idx, _ = config_split(config, len(data.train_x))
     return data.train_x[train_idx]
@@ -46,5 +46,6 @@ def score_generation(results, classifier, real_features, n, samplers=None, seed=
             features, predictions = embed_and_predict(classifier, images)
             scores = sample_metrics(real_features, features.numpy(), predictions.numpy(), real_radii=real_radii,
                                     n_classes=len(dataset_info(config.dataset).class_names))
-            rows.append({"model": config.model, "d_z": config.d_z, "fold": config.fold, "sampler": sampler, **scores})
+            rows.append({"model": config.model, "d_z": config.d_z, "repeat": config.repeat, "sampler": sampler,
+                         **scores})
     return pd.DataFrame(rows)

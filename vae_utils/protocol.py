@@ -8,7 +8,14 @@ import yaml
 from . import paths
 from .data import DATASETS
 
-FIELDS = ("folds", "n_folds", "n_train", "epochs", "batch_size", "lr", "seed")
+TRAINING = ("n_train", "max_epochs", "patience", "min_delta", "batch_size", "lr", "seed")
+ANALYSIS = ("repeats", "min_effect", "alpha")   # independent repeats; smallest effect that matters
+FIELDS = TRAINING + ANALYSIS                    # (in the primary metric's units); test level
+
+
+def training_fields(protocol):
+    """The part of a protocol that goes into every TrainConfig."""
+    return {k: protocol[k] for k in TRAINING}
 
 
 def protocol_file(profile):
@@ -32,4 +39,8 @@ def load(profile, dataset, overrides=None):
     if bad or missing:
         raise ValueError(f"protocol of profile {profile!r} for {dataset!r}: unknown field(s) {bad}, "
                          f"missing field(s) {missing}; the fields are {', '.join(FIELDS)}")
+    if not isinstance(merged["repeats"], int) or merged["repeats"] < 2:
+        raise ValueError(f"repeats={merged['repeats']!r} is not allowed; it must be an integer >= 2")
+    if not merged["min_effect"] > 0 or not 0 < merged["alpha"] < 1:
+        raise ValueError(f"min_effect={merged['min_effect']!r} must be > 0 and alpha={merged['alpha']!r} in (0, 1)")
     return merged

@@ -1,6 +1,6 @@
 """Train K configs of one architecture as one model whose weights have a leading member axis.
 
-Members may differ in fold, seed, β and prior. Each gets exactly what `training.fit` would
+Members may differ in repeat, seed, β and prior. Each gets exactly what `training.fit` would
 give it: the same initial weights, training indices and shuffling order (and, on the CPU,
 the same noise), its own Adam state (Adam works element by element) and its own
 finiteness check. The loss is the sum of the members' losses, so each member's gradient is
@@ -18,9 +18,17 @@ from .data import config_split, load_dataset
 from .losses import loss_terms
 from .models import Output
 from .reproducibility import pick_device
-from .training import FitResult, evaluate, init_model, make_optimizer, test_metrics
+from .training import (
+    EarlyStopping,
+    FitResult,
+    epoch_record,
+    init_model,
+    make_optimizer,
+    test_metrics,
+    train_eval_subset,
+)
 
-STACKABLE_FIELDS = ("fold", "seed", "beta", "prior_mean", "prior_std")
+STACKABLE_FIELDS = ("repeat", "seed", "beta", "prior_mean", "prior_std")
 WARMUP_STEPS = 3       # eager steps on a side stream before the CUDA graph is captured
 
 
@@ -122,7 +130,7 @@ class StackedTrainer:
             if device.type == "cpu":                           # `fit` samples from the global stream
                 noise.set_state(torch.get_rng_state())
             else:
-                noise.manual_seed(c.seed * 1000 + c.fold)
+                noise.manual_seed(c.seed * 1000 + c.repeat)
             self.members.append(model.to(device))
             self.shufflers.append(shuffler)
             self.noise.append(noise)
@@ -133,6 +141,7 @@ class StackedTrainer:
         self.x = data.train_x.to(device)
         self.train_idx = torch.stack([t for t, _ in splits])
         self.val_x = [data.train_x[v].to(device) for _, v in splits]
+        self.train_eval_x = [data.train_x[train_eval_subset(t, len(v))].to(device) for t, v in splits]
         self.n_full, self.rest = divmod(self.train_idx.shape[1], self.batch)
         # Static buffers: the step reads them, so a captured graph sees each epoch's values.
         k = len(configs)
@@ -224,28 +233,32 @@ def fit_stacked(configs, device=None, progress=True):
     data = load_dataset(configs[0].dataset)
     trainer = StackedTrainer(configs, data, device)
     histories, failed = [[] for _ in configs], {}
+    stoppers = [EarlyStopping(c.patience, c.min_delta) for c in configs]
     start = time.perf_counter()
     label = f"{len(configs)} stacked: {configs[0].label()}"
-    for epoch in tqdm(range(1, configs[0].epochs + 1), desc=label, leave=False, disable=not progress):
+    for epoch in tqdm(range(1, configs[0].max_epochs + 1), desc=label, leave=False, disable=not progress):
         train = trainer.train_epoch().tolist()
         trainer.model.write_back()
         for k, (config, member) in enumerate(zip(configs, trainer.members)):
-            if k in failed:
+            if k in failed or stoppers[k].stopped:
                 continue
             if not all(math.isfinite(v) for v in train[k]):
                 failed[k] = FloatingPointError(f"non-finite training loss at epoch {epoch} for {config}")
                 continue
-            val = evaluate(member, trainer.val_x[k], config.likelihood, config.beta)
-            histories[k].append({"epoch": epoch, "train_loss": train[k][0], "train_recon": train[k][1],
-                                 "train_kl": train[k][2], **{f"val_{n}": v for n, v in val.items()},
-                                 "seconds": time.perf_counter() - start})
+            histories[k].append(epoch_record(epoch, member, trainer.train_eval_x[k], trainer.val_x[k],
+                                             config, train[k], time.perf_counter() - start))
+            stoppers[k].update(epoch, histories[k][-1]["val_loss"], member)
+        if all(k in failed or stoppers[k].stopped for k in range(len(configs))):
+            break
     seconds = time.perf_counter() - start
     results = []
     for k, (config, member) in enumerate(zip(configs, trainer.members)):
         if k in failed:
             results.append(failed[k])
             continue
+        stoppers[k].restore(member)
         test = test_metrics(member, config, data.test_x)
         results.append(FitResult(member.cpu().eval(), config, histories[k], seconds / len(configs),
-                                 test, stack_size=len(configs)))
+                                 test, stack_size=len(configs),
+                                 stopping=stoppers[k].summary(len(histories[k]), config.max_epochs)))
     return results

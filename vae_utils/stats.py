@@ -1,4 +1,5 @@
-"""Statistics over repeats: Student-t intervals, summaries, and AE/VAE gaps paired by repeat."""
+"""Statistics over repeats: Student-t intervals, summaries, AE/VAE gaps paired by repeat, tests
+(one-sample t, equivalence by TOST, Holm's step-down correction) and paired slopes."""
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -29,7 +30,7 @@ def _key_dict(by, key):
 
 
 def summarise(table, by, metrics):
-    """Mean, std, n and 95% t-interval of each metric over repeats (folds), per group."""
+    """Mean, std, n and 95% t-interval of each metric over repeats, per group."""
     rows = []
     for key, group in table.groupby(by, sort=True):
         row = _key_dict(by, key)
@@ -42,31 +43,61 @@ def summarise(table, by, metrics):
     return pd.DataFrame(rows)
 
 
-def _fold_gaps(table, by, metric, minus, plus):
-    """`plus` − `minus` of `metric` for each group and fold (a Series indexed by `by` + fold);
-    ValueError when a (group, fold, model) has more than one row (nothing is averaged away)."""
-    wide = table.pivot(index=by + ["fold"], columns="model", values=metric)
+def repeat_gaps(table, by, metric, minus="ae", plus="vae"):
+    """`plus` − `minus` of `metric` for each group and repeat (a Series indexed by `by` + repeat);
+    ValueError when a (group, repeat, model) has more than one row (nothing is averaged away)."""
+    wide = table.pivot(index=by + ["repeat"], columns="model", values=metric)
     if minus not in wide or plus not in wide:
         raise ValueError(f"a paired gap needs both models {minus!r} and {plus!r} in the table")
     return wide[plus] - wide[minus]
 
 
-def paired_gap(table, by, metric, minus="ae", plus="vae"):
-    """Per group: `plus` − `minus` of `metric`, paired by fold, with its 95% t-interval."""
-    gap = _fold_gaps(table, by, metric, minus, plus).rename("gap").reset_index()
-    rows = []
-    for key, group in gap.groupby(by, sort=True):
-        mean, low, high = t_interval(group["gap"])
-        rows.append({**_key_dict(by, key), "metric": metric, "gap": mean, "ci_low": low,
-                     "ci_high": high, "n": len(group)})
-    return pd.DataFrame(rows)
+def tests(values, margin):
+    """p-values of a one-sample t-test of mean 0 (two-sided) and of TOST equivalence within
+    ±`margin` (the larger of the two one-sided p-values); nan with fewer than 2 values."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2 or np.std(values) == 0:
+        return np.nan, np.nan
+    p_diff = stats.ttest_1samp(values, 0.0).pvalue
+    p_equiv = max(stats.ttest_1samp(values, -margin, alternative="greater").pvalue,
+                  stats.ttest_1samp(values, margin, alternative="less").pvalue)
+    return p_diff, p_equiv
 
 
-def gap_trend(table, x, metric, minus="ae", plus="vae"):
-    """(plus − minus gap at the largest `x`) − (gap at the smallest `x`), paired by fold, with a 95% interval."""
-    lo, hi = table[x].min(), table[x].max()
-    gap = _fold_gaps(table, [x], metric, minus, plus).unstack(x)
-    change = (gap[hi] - gap[lo]).dropna()
-    mean, low, high = t_interval(change)
-    return pd.DataFrame([{"comparison": f"{x}={lo} to {x}={hi}", "metric": metric, "gap": mean,
-                          "ci_low": low, "ci_high": high, "n": len(change)}])
+def holm(p_values):
+    """Holm's step-down adjustment of a family of p-values (nan stays nan, and is not counted)."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full_like(p, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    order = valid[np.argsort(p[valid], kind="stable")]
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, (len(order) - rank) * p[i])
+        adjusted[i] = min(1.0, running)
+    return adjusted
+
+
+def _effect_row(values, margin, **fields):
+    mean, low, high = t_interval(values)
+    p_diff, p_equiv = tests(values, margin)
+    return {**fields, "gap": mean, "ci_low": low, "ci_high": high, "p": p_diff, "p_equiv": p_equiv,
+            "margin": margin, "n": len(values)}
+
+
+def paired_gap(table, by, metric, margin, minus="ae", plus="vae"):
+    """Per group: `plus` − `minus` of `metric`, paired by repeat, with its 95% t-interval and
+    the p-values of `tests` (equivalence margin `margin`, in the metric's units)."""
+    gap = repeat_gaps(table, by, metric, minus, plus).rename("gap").reset_index()
+    return pd.DataFrame([_effect_row(group["gap"], margin, **_key_dict(by, key), metric=metric)
+                         for key, group in gap.groupby(by, sort=True)])
+
+
+def gap_slope(table, x, metric, margin, minus="ae", plus="vae"):
+    """The slope of the (`plus` − `minus`) gap against log2 `x`, fitted over every value of `x`
+    within each repeat, then compared across repeats (a paired slope, per doubling of `x`)."""
+    gap = repeat_gaps(table, [x], metric, minus, plus).unstack(x).dropna()
+    log_x = np.log2(np.asarray(gap.columns, dtype=float))
+    slopes = [np.polyfit(log_x, row.to_numpy(), 1)[0] for _, row in gap.iterrows()]
+    values = ", ".join(str(v) for v in gap.columns)
+    return pd.DataFrame([_effect_row(slopes, margin, comparison=f"slope per doubling of {x} ({values})",
+                                     metric=f"{metric} gap slope")])

@@ -1,67 +1,117 @@
-"""The AE-vs-VAE sweep the notebooks share: grid → train or load → tables → summaries →
-paired gaps → verdict rows → standard figures. A notebook keeps its question, its parameters,
-its calls and its narrative; everything it would otherwise copy from another notebook is here.
+"""The AE-vs-VAE sweep the notebooks share: grid → train or load → convergence → tables →
+summaries → paired gaps → verdict rows → standard figures. A notebook keeps its question, its
+parameters, its calls and its narrative; everything it would otherwise copy from another
+notebook is here.
 """
+import math
+
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
-from . import experiments, figures, protocol, stats, tables, verdicts
-from .data import dataset_info, load_dataset
+from . import convergence, experiments, figures, protocol, stats, tables, verdicts
+from .data import dataset_info, entropy_floor, load_dataset
 from .paths import output_dir, run_name
 from .plotting import savefig
 
-SHOWN = ["test_bce", "test_mse", "test_l1", "test_sampled_bce", "test_recon", "test_kl",
-         "parameters", "train_seconds"]
+SHOWN = ["test_recon", "test_recon_excess", "test_bce", "test_mse", "test_kl", "test_elbo",
+         "epochs_run", "parameters", "train_seconds"]
 MODELS = ("ae", "vae")
+CLAIM = "AE reconstructs better than VAE"
 
 
 class Sweep:
     """AE and VAE trained over a grid of `axes` (e.g. n_layers, d_z; `fixed` holds other config
-    fields) and the protocol's repeats, on the profile's training protocol for `dataset` with
-    `overrides` (`vae_utils.protocol`); its tables are written to <results>/tables/<tag>-*.csv."""
+    fields) and the protocol's independent repeats, on the profile's protocol for `dataset`
+    with `overrides` (`vae_utils.protocol`); its tables go to <results>/tables/<tag>-*.csv.
+
+    The primary metric of the reconstruction claim is `test_recon`: the reconstruction term of
+    the test images at the posterior mean, in nats per image (Bernoulli: BCE summed over
+    pixels; Frey Face: the study's σ² = ½ Gaussian, squared error summed over pixels).
+    """
+
+    metric = "test_recon"
 
     def __init__(self, notebook, tag, profile, dataset, axes, overrides=None, **fixed):
         self.notebook, self.tag, self.profile, self.dataset, self.axes = notebook, tag, profile, dataset, axes
         self.protocol = protocol.load(profile, dataset, overrides)
-        self.folds = self.protocol["folds"]
+        self.repeats = list(range(self.protocol["repeats"]))
+        self.min_effect, self.alpha = self.protocol["min_effect"], self.protocol["alpha"]
         self.info = dataset_info(dataset)
-        self.metric = self.info.metric
-        base = {k: v for k, v in self.protocol.items() if k != "folds"}
-        self.configs = experiments.grid({"dataset": dataset, **base, **fixed}, model=list(MODELS), **axes,
-                                        fold=self.folds)
+        base = {"dataset": dataset, **protocol.training_fields(self.protocol), **fixed}
+        self.configs = experiments.grid(base, model=list(MODELS), **axes, repeat=self.repeats)
         self.data = load_dataset(dataset)
+        self.floor = entropy_floor(self.data.test_x) if self.info.likelihood == "bernoulli" else np.nan
         self.tables = output_dir(profile, "tables")
-        self.key_figures = []
+        self.key_figures, self.limited = [], set()
 
     def describe(self):
-        p, n = self.protocol, self.protocol["n_train"] or len(self.data.train_x)
+        p = self.protocol
+        per_repeat = (f"its own disjoint block of {p['n_train']} training images" if p["n_train"] else
+                      f"all {len(self.data.train_x)} training images in its own seeded order")
         grid = " × ".join(f"{len(v)} {k}" for k, v in self.axes.items())
-        return (f"{self.dataset}: {len(self.configs)} models ({len(self.folds)} folds × 2 models × {grid}), "
-                f"{p['epochs']} epochs, batch {p['batch_size']}, Adam lr {p['lr']}, training on {n} images "
-                f"split {p['n_folds']}-fold; test set: {len(self.data.test_x)} images; likelihood: "
-                f"{self.info.likelihood}; primary metric: {self.metric}")
+        floor = "" if math.isnan(self.floor) else f"; entropy floor of the test images: {self.floor:.1f} nats"
+        return (f"{self.dataset}: {len(self.configs)} models ({len(self.repeats)} repeats × 2 models × {grid}). "
+                f"Each repeat uses {per_repeat} (10% of them for validation). Training stops when the "
+                f"validation loss has not fallen by {100 * p['min_delta']:g}% for {p['patience']} epochs "
+                f"(cap {p['max_epochs']}), best epoch restored; batch {p['batch_size']}, Adam lr {p['lr']}. "
+                f"Test set: all {len(self.data.test_x)} images, used once. Likelihood: {self.info.likelihood}; "
+                f"primary metric: {self.metric} (nats per image); smallest effect that matters: "
+                f"{self.min_effect} nats per image{floor}.")
 
     def train(self):
         """Train what the cache lacks (stacked where possible); write the per-model table."""
         self.results = experiments.run_all(self.configs)
         self.runs = tables.results_table(self.results)
+        self.runs["test_recon_excess"] = self.runs["test_recon"] - self.floor
         self.history = tables.history_table(self.results)
         assert len(self.runs) == len(self.configs)
-        assert self.runs[["test_bce", "test_mse", "test_l1", "test_loss"]].notna().all().all()
+        assert self.runs[["test_recon", "test_bce", "test_mse", "test_loss"]].notna().all().all()
         self.runs.to_csv(self.tables / f"{self.tag}-runs.csv", index=False)
         return f"training time of these models: {self.runs['train_seconds'].sum() / 60:.1f} min"
 
-    def summary(self):
-        """Mean ± std over folds per setting and model (also written as <tag>-summary.csv)."""
-        by = list(self.axes) + ["model"]
-        summary = stats.summarise(self.runs, by, SHOWN)
-        summary.to_csv(self.tables / f"{self.tag}-summary.csv", index=False)
-        return tables.mean_std_table(summary, by, SHOWN)
+    def convergence(self):
+        """Per setting and model: epochs run, best epoch, the final gain of the validation loss
+        and how many repeats converged (`convergence.MAX_GAIN`). A setting whose models did not
+        all converge, or (with a 1-layer reference in the grid) whose mean best validation loss
+        is worse than the linear model's, is optimisation-limited: its verdict is not counted."""
+        table = convergence.convergence_table(self.results)
+        table.to_csv(self.tables / f"{self.tag}-convergence.csv", index=False)
+        by = list(self.axes)
+        per = table.groupby(by + ["model"]).agg(
+            epochs_run=("epochs_run", "mean"), best_epoch=("best_epoch", "mean"), hit_cap=("hit_cap", "sum"),
+            final_gain_max=("final_gain", "max"), converged=("converged", "sum"),
+            best_val_loss=("best_val_loss", "mean")).reset_index()
+        per["not_worse_than_linear"] = True
+        if "n_layers" in by and 1 in set(per["n_layers"]):
+            keys = [k for k in by if k != "n_layers"] + ["model"]
+            linear = per[per["n_layers"] == 1].set_index(keys)["best_val_loss"]
+            per["not_worse_than_linear"] = [row.best_val_loss <= linear[tuple(getattr(row, k) for k in keys)]
+                                            for row in per.itertuples()]
+        ok = (per["converged"] == len(self.repeats)) & per["not_worse_than_linear"]
+        self.limited = {", ".join(f"{k}={getattr(row, k)}" for k in by)
+                        for row, good in zip(per.itertuples(), ok) if not good}
+        return per
 
-    def model(self, kind, fold=None, **setting):
-        """The trained model of `kind` at `setting` (axis values) for one fold (the first by default)."""
-        fold = self.folds[0] if fold is None else fold
-        return experiments.pick(self.results, model=kind, fold=fold, **setting).model
+    def pca_check(self):
+        """The linear AEs against PCA on the same training images (a converged linear AE matches
+        PCA's test MSE); empty when the grid has no 1-layer model."""
+        check = convergence.pca_check(self.runs, self.configs)
+        if not check.empty:
+            check.to_csv(self.tables / f"{self.tag}-pca_check.csv", index=False)
+        return check
+
+    def summary(self):
+        """Mean ± std over repeats per setting and model (also written as <tag>-summary.csv)."""
+        by = list(self.axes) + ["model"]
+        shown = [m for m in SHOWN if m in self.runs]
+        summary = stats.summarise(self.runs, by, shown)
+        summary.to_csv(self.tables / f"{self.tag}-summary.csv", index=False)
+        return tables.mean_std_table(summary, by, shown)
+
+    def model(self, kind, repeat=0, **setting):
+        """The trained model of `kind` at `setting` (axis values) for one repeat (the first by default)."""
+        return experiments.pick(self.results, model=kind, repeat=repeat, **setting).model
 
     def _save(self, fig, name, key=False):
         savefig(fig, f"{self.tag}-{name}", self.profile)
@@ -70,16 +120,22 @@ class Sweep:
         plt.show()
 
     def learning_curves(self, facet, name="learning_curves", title=None, **where):
-        """Training and validation reconstruction per epoch, one panel per `facet` value."""
+        """Training and validation objective per epoch, evaluated alike, one panel per `facet` value."""
         fig = figures.learning_curves(self._where(self.history, where), facet=facet)
         fig.suptitle(title or self.dataset, y=1.03)
         self._save(fig, name)
 
     def metrics(self, x, name="metrics", title=None, **where):
-        """Test BCE, MSE and L1 against axis `x`, AE and VAE side by side (a key figure)."""
-        fig = figures.metrics_vs(self._where(self.runs, where), x, ["test_bce", "test_mse", "test_l1"],
-                                 title=f"{title or self.dataset}: test reconstruction error (mean, 95% CI)")
-        self._save(fig, name, key=True)
+        """The paired VAE − AE gap of the primary metric against axis `x` (a key figure), and the
+        per-pixel test metrics of both models (means) beside it."""
+        runs = self._where(self.runs, where)
+        gaps = stats.paired_gap(runs, [x], self.metric, self.min_effect)
+        fig = figures.paired_gaps(gaps, x, self.min_effect, "VAE − AE, nats per image",
+                                  f"{title or self.dataset}: VAE − AE test reconstruction")
+        self._save(fig, f"{name}-gap", key=True)
+        fig = figures.metrics_vs(runs, x, ["test_recon", "test_bce", "test_mse"],
+                                 title=f"{title or self.dataset}: test reconstruction (means over repeats)")
+        self._save(fig, name)
 
     def reconstructions(self, settings, n_show, name="reconstructions", title=None):
         """The first `n_show` test images, then AE and VAE rows for each setting in `settings`."""
@@ -101,30 +157,36 @@ class Sweep:
             self._save(fig, "latent_hist-dz2")
 
     def gaps(self, by):
-        """VAE − AE of the primary metric per setting in `by`, paired by fold, with 95% intervals."""
-        return stats.paired_gap(self.runs, by, self.metric)
+        """VAE − AE of the primary metric per setting in `by`, paired by repeat, with 95% intervals."""
+        return stats.paired_gap(self.runs, by, self.metric, self.min_effect)
 
     def verdict(self, by, trend=None):
-        """Verdict rows for 'AE reconstructs better than VAE' per setting in `by` and, with
-        `trend` (an axis), for 'the gap is larger at the largest value of it than at the smallest'."""
-        rows = verdicts.verdict_rows(self.notebook, self.dataset, "AE reconstructs better than VAE",
-                                     self.gaps(by), by, direction=+1)
+        """Verdict rows for 'AE reconstructs better than VAE' per setting in `by` (one Holm family)
+        and, with `trend` (an axis), for 'the gap grows with it': the paired slope of the gap
+        against log2 of the axis over all its values, whose smallest effect that matters is
+        `min_effect` across the whole range. Optimisation-limited settings are marked, not counted."""
+        rows = verdicts.verdict_rows(self.notebook, self.dataset, CLAIM, self.gaps(by), by, +1,
+                                     self.alpha, self.limited)
         if trend:
-            change = stats.gap_trend(self.runs, trend, self.metric)
+            values = sorted(self.runs[trend].unique())
+            margin = self.min_effect / math.log2(values[-1] / values[0])
+            usable = self.runs[~self.runs[trend].map(lambda v: f"{trend}={v}" in self.limited)]
+            slope = stats.gap_slope(usable, trend, self.metric, margin)
             rows = pd.concat([rows, verdicts.verdict_rows(
-                self.notebook, self.dataset, f"AE-VAE gap larger at larger {trend}", change,
-                ["comparison"], +1)], ignore_index=True)
+                self.notebook, self.dataset, f"AE-VAE gap grows with {trend}", slope, ["comparison"], +1,
+                self.alpha)], ignore_index=True)
         return rows
 
     def verdict_summary(self, rows):
-        """One line per claim: in how many settings it holds, is contradicted, is inconclusive."""
+        """One line per claim: in how many settings each outcome was found."""
         lines = []
         for claim, part in rows.groupby("claim", sort=False):
             counts = part["holds"].value_counts()
-            lines.append(f"{self.dataset}: '{claim}' holds in {counts.get('yes', 0)} of {len(part)} setting(s), "
-                         f"is contradicted in {counts.get('no', 0)} and inconclusive in "
-                         f"{counts.get('inconclusive', 0)} ({self.metric}, VAE − AE, {len(self.folds)} folds; "
-                         f"values {part['value'].min():+.4f} … {part['value'].max():+.4f}).")
+            found = ", ".join(f"{counts[o]} {o}" for o in verdicts.OUTCOMES if o in counts)
+            lines.append(f"{self.dataset}: '{claim}' over {len(part)} setting(s): {found} "
+                         f"(VAE − AE of {self.metric} in nats per image, n = {len(self.repeats)} repeats, "
+                         f"Holm at {self.alpha}, smallest effect {part['min_effect'].iloc[0]:g}; "
+                         f"values {part['value'].min():+.3g} … {part['value'].max():+.3g}).")
         return "\n".join(lines)
 
     def save_verdict(self, rows):

@@ -4,7 +4,7 @@ import pandas as pd
 
 from .models import parameter_count
 
-CONFIG_COLUMNS = ["dataset", "model", "n_layers", "d_z", "beta", "fold"]
+CONFIG_COLUMNS = ["dataset", "model", "n_layers", "d_z", "beta", "repeat"]
 
 
 def results_table(results):
@@ -15,6 +15,8 @@ def results_table(results):
         row.update(result.test)
         row["parameters"] = parameter_count(result.model)
         row["train_seconds"] = result.train_seconds
+        row["epochs_run"] = result.stopping.get("epochs_run", len(result.history))
+        row["best_epoch"] = result.stopping.get("best_epoch")
         rows.append(row)
     return pd.DataFrame(rows)
 

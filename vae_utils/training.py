@@ -23,13 +23,14 @@ class TrainConfig:
     likelihood: str | None = None   # None: the dataset's default (bernoulli / gaussian)
     prior_mean: tuple | None = None # VAE prior N(prior_mean, diag(prior_std^2)); None: N(0, I)
     prior_std: tuple | None = None
-    epochs: int = 10
+    max_epochs: int = 100           # cap; training stops earlier when validation stops improving
+    patience: int = 10              # epochs without a significant validation gain before stopping
+    min_delta: float = 1e-3         # a gain counts when it lowers the validation loss by this fraction
     batch_size: int = 100
     lr: float = 1e-3
-    seed: int = 0                   # data split seed; the model's init/shuffle uses seed + fold
-    n_folds: int = 10
-    fold: int = 0
-    n_train: int | None = None      # a seeded subset of the training set, or None for all of it
+    seed: int = 0                   # data seed; a repeat's init, order and noise use seed * 1000 + repeat
+    repeat: int = 0                 # which independent repeat (data.repeat_indices)
+    n_train: int | None = None      # images per repeat (disjoint blocks), or None: all, per-repeat order
 
     def __post_init__(self):
         for name in ("prior_mean", "prior_std"):
@@ -49,31 +50,44 @@ class TrainConfig:
         layer_widths(info.d_x, self.d_z, self.n_layers)
         if not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta >= 0):
             raise ValueError(f"beta={self.beta!r} is not allowed; it must be a finite number >= 0")
-        for name in ("epochs", "batch_size"):
+        for name in ("max_epochs", "patience", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}={value!r} is not allowed; it must be an integer >= 1")
         if not self.lr > 0:
             raise ValueError(f"lr={self.lr!r} is not allowed; it must be > 0")
+        if not 0 <= self.min_delta < 1:
+            raise ValueError(f"min_delta={self.min_delta!r} is not allowed; it must be in [0, 1)")
         check_prior(self.model, self.d_z, self.prior_mean, self.prior_std)
-        check_split(self.n_folds, self.fold, self.n_train)
+        check_split(self.repeat, self.n_train)
 
     def to_dict(self):
         return asdict(self)
 
     def label(self):
         return (f"{self.model.upper()} {self.dataset} L={self.n_layers} d_z={self.d_z} "
-                f"beta={self.beta:g} fold={self.fold}")
+                f"beta={self.beta:g} repeat={self.repeat}")
+
+
+EVAL_NOISE_SEED = 12345     # sampled evaluations draw from their own seeded stream
 
 
 @torch.no_grad()
 def evaluate(model, x, likelihood, beta=1.0, sample=False, batch_size=2000):
     """Mean loss terms and per-pixel metrics over `x` in one pass without gradients.
 
-    A VAE is evaluated at its posterior mean unless `sample=True`.
+    A VAE is evaluated at its posterior mean unless `sample=True`: then with one posterior
+    sample per image from a fixed seed, so the result is the (β-)ELBO's Monte Carlo estimate,
+    repeatable, and the caller's random stream is left as it was.
     """
     model.eval()
     device = next(model.parameters()).device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(EVAL_NOISE_SEED)
+        return _evaluate(model, x, likelihood, beta, sample, batch_size, device)
+
+
+def _evaluate(model, x, likelihood, beta, sample, batch_size, device):
     totals = {}
     for start in range(0, len(x), batch_size):
         xb = x[start:start + batch_size].to(device)
@@ -104,18 +118,67 @@ def model_for(config):
 
 def init_model(config):
     """`config`'s freshly initialised model and its shuffling generator, both from its seed."""
-    generator = seed_everything(config.seed * 1000 + config.fold)
+    generator = seed_everything(config.seed * 1000 + config.repeat)
     return model_for(config), generator
 
 
 def test_metrics(model, config, test_x):
-    """Test-set metrics, once, after training: at the posterior mean, and (VAE) with a sample."""
+    """Test-set metrics, once, after training, on the whole test set: at the posterior mean,
+    and for a VAE with one posterior sample ("sampled"; test_elbo is minus its recon + KL)."""
     test = {f"test_{k}": v for k, v in evaluate(model, test_x, config.likelihood, config.beta).items()}
     if config.model == "vae":
-        torch.manual_seed(config.seed)
         sampled = evaluate(model, test_x, config.likelihood, config.beta, sample=True)
         test.update({f"test_sampled_{k}": v for k, v in sampled.items()})
+        test["test_elbo"] = -(sampled["recon"] + sampled["kl"])
     return test
+
+
+def epoch_record(epoch, model, train_eval_x, val_x, config, running, seconds):
+    """One history row: the epoch's running training terms, and the same evaluation (the
+    training objective; a VAE with a sample) on a fixed training subset and on validation."""
+    sample = config.model == "vae"
+    row = {"epoch": epoch, "train_loss": running[0], "train_recon": running[1], "train_kl": running[2]}
+    for name, x in (("train_eval", train_eval_x), ("val", val_x)):
+        row.update({f"{name}_{k}": v for k, v in
+                    evaluate(model, x, config.likelihood, config.beta, sample=sample).items()})
+    row["seconds"] = seconds
+    return row
+
+
+class EarlyStopping:
+    """Watches a model's validation loss: keeps the best weights, says when to stop.
+
+    A gain is significant when it lowers the loss by more than `min_delta` (relative) below
+    the last significant level; training stops after `patience` epochs without one.
+    """
+
+    def __init__(self, patience, min_delta):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.best_epoch, self.best_state = math.inf, 0, None
+        self.level, self.last_gain, self.stopped = math.inf, 0, False
+
+    def update(self, epoch, loss, model):
+        """Record epoch `epoch`'s validation loss; True when training should stop."""
+        if loss < self.best:
+            self.best, self.best_epoch = loss, epoch
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if loss < self.level - self.min_delta * abs(self.level) or self.level == math.inf:
+            self.level, self.last_gain = loss, epoch
+        self.stopped = epoch - self.last_gain >= self.patience
+        return self.stopped
+
+    def restore(self, model):
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+    def summary(self, epochs_run, max_epochs):
+        return {"best_epoch": self.best_epoch, "epochs_run": epochs_run, "stopped_early": self.stopped,
+                "hit_cap": not self.stopped and epochs_run >= max_epochs}
+
+
+def train_eval_subset(train_idx, n_val):
+    """The fixed slice of a repeat's training images evaluated each epoch (as many as its validation set)."""
+    return train_idx[:n_val]
 
 
 def train_epoch(model, optimizer, x_train, batch_size, generator, likelihood, beta):
@@ -143,10 +206,12 @@ class FitResult:
     train_seconds: float = 0.0                    # wall time; for a stacked member, the stack's / K
     test: dict = field(default_factory=dict)      # test-set metrics, once, after training
     stack_size: int = 1                           # members trained together (vae_utils.stacked)
+    stopping: dict = field(default_factory=dict)  # best_epoch, epochs_run, stopped_early, hit_cap
 
 
 def fit(config, device=None, progress=True):
-    """Train `config` from scratch; return the model, its history and its test metrics.
+    """Train `config` from scratch until its validation loss stops improving (or the epoch cap);
+    return the best epoch's model, the history and the test metrics.
 
     Raises FloatingPointError (naming the config and the epoch) when the loss stops being finite.
     """
@@ -156,24 +221,28 @@ def fit(config, device=None, progress=True):
     train_idx, val_idx = config_split(config, len(data.train_x))
     x_train = data.train_x[train_idx].to(device)
     x_val = data.train_x[val_idx].to(device)
+    x_train_eval = data.train_x[train_eval_subset(train_idx, len(val_idx))].to(device)
 
     model, generator = init_model(config)
     model.to(device)
     optimizer = make_optimizer(model, config.lr)
+    stopper = EarlyStopping(config.patience, config.min_delta)
     history = []
     start = time.perf_counter()
-    epochs = tqdm(range(1, config.epochs + 1), desc=config.label(), leave=False,
+    epochs = tqdm(range(1, config.max_epochs + 1), desc=config.label(), leave=False,
                   **({} if progress else {"disable": True}))   # TQDM_DISABLE=1 also silences it
     for epoch in epochs:
         train = train_epoch(model, optimizer, x_train, config.batch_size, generator,
                             config.likelihood, config.beta)
         if not all(math.isfinite(v) for v in train):
             raise FloatingPointError(f"non-finite training loss at epoch {epoch} for {config}")
-        val = evaluate(model, x_val, config.likelihood, config.beta)
-        history.append({"epoch": epoch, "train_loss": train[0], "train_recon": train[1],
-                        "train_kl": train[2], **{f"val_{k}": v for k, v in val.items()},
-                        "seconds": time.perf_counter() - start})
-        epochs.set_postfix(loss=f"{train[0]:.2f}", val=f"{val['loss']:.2f}")
+        history.append(epoch_record(epoch, model, x_train_eval, x_val, config, train,
+                                    time.perf_counter() - start))
+        epochs.set_postfix(loss=f"{train[0]:.2f}", val=f"{history[-1]['val_loss']:.2f}")
+        if stopper.update(epoch, history[-1]["val_loss"], model):
+            break
     seconds = time.perf_counter() - start
+    stopper.restore(model)
     test = test_metrics(model, config, data.test_x)
-    return FitResult(model.cpu().eval(), config, history, seconds, test)
+    return FitResult(model.cpu().eval(), config, history, seconds, test,
+                     stopping=stopper.summary(len(history), config.max_epochs))

@@ -6,34 +6,51 @@ import numpy as np
 import pandas as pd
 
 from .paths import output_dir
+from .stats import holm
 
 COLUMNS = ["notebook", "dataset", "claim", "condition", "metric", "value", "ci_low", "ci_high",
-           "n", "holds"]
+           "n", "min_effect", "p", "p_holm", "p_equiv_holm", "holds"]
+OUTCOMES = ("yes", "no", "equivalent", "inconclusive", "optimisation-limited")
 
 
-def holds(ci_low, ci_high, direction):
-    """'yes' when the 95% interval lies on the claimed side of 0, 'no' when on the other side,
-    else 'inconclusive'. direction=+1: the claim says the value is > 0; -1: < 0."""
-    if np.isnan(ci_low) or np.isnan(ci_high):
+def decide(value, p_holm, p_equiv_holm, min_effect, direction, alpha=0.05):
+    """The verdict on a claim that the effect is > 0 (direction=+1) or < 0 (-1):
+    'yes' when the difference from 0 is significant after Holm and the effect is at least
+    `min_effect` in the claimed direction; 'no' when it is so in the other direction;
+    'equivalent' when the equivalence test (TOST, margin ±min_effect) is significant after
+    Holm; otherwise 'inconclusive' (never read as 'no difference')."""
+    if np.isnan(value):
         return "inconclusive"
-    low, high = sorted((direction * ci_low, direction * ci_high))
-    if low > 0:
-        return "yes"
-    if high < 0:
-        return "no"
+    signed = direction * value
+    if p_holm < alpha and abs(signed) >= min_effect:
+        return "yes" if signed > 0 else "no"
+    if p_equiv_holm < alpha:
+        return "equivalent"
     return "inconclusive"
 
 
-def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction):
-    """Verdict rows from a `paired_gap` table (one row per condition)."""
+def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, alpha=0.05, limited=()):
+    """Verdict rows for one claim's family of conditions, from a `stats.paired_gap` (or
+    `stats.gap_slope`) table, whose `margin` is the smallest effect that matters: Holm-adjusted
+    within the family. Conditions in `limited` (condition strings) are not counted: their
+    models did not train, and the row says so."""
     rows = []
     for _, g in gaps.iterrows():
         condition = ", ".join(f"{c}={g[c]}" for c in condition_columns)
         rows.append({"notebook": notebook, "dataset": dataset, "claim": claim, "condition": condition,
-                     "metric": g["metric"], "value": g["gap"], "ci_low": g["ci_low"],
-                     "ci_high": g["ci_high"], "n": int(g["n"]),
-                     "holds": holds(g["ci_low"], g["ci_high"], direction)})
-    return pd.DataFrame(rows, columns=COLUMNS)
+                     "metric": g["metric"], "value": g["gap"], "ci_low": g["ci_low"], "ci_high": g["ci_high"],
+                     "n": int(g["n"]), "min_effect": g["margin"], "p": g["p"], "p_equiv": g["p_equiv"]})
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    counted = ~table["condition"].isin(set(limited))
+    table["p_holm"] = np.nan
+    table["p_equiv_holm"] = np.nan
+    table.loc[counted, "p_holm"] = holm(table.loc[counted, "p"])
+    table.loc[counted, "p_equiv_holm"] = holm(table.loc[counted, "p_equiv"])
+    table["holds"] = [decide(r.value, r.p_holm, r.p_equiv_holm, r.min_effect, direction, alpha)
+                      if ok else "optimisation-limited" for r, ok in zip(table.itertuples(), counted)]
+    return table[COLUMNS]
 
 
 def save(rows, run, profile="default", key_figures=()):

@@ -1,0 +1,56 @@
+"""Did training converge? Per-model stopping records, the final relative gain of the
+validation loss, and the PCA baseline a linear AE must match at its optimum."""
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+
+from .data import config_split, load_dataset
+
+WINDOW = 5              # epochs over which the final gain of the validation loss is measured
+MAX_GAIN = 0.005        # converged: the best validation loss fell by less than this (relative) in WINDOW epochs
+PCA_TOLERANCE = 0.02    # a converged linear AE's test MSE is at most 2% above PCA's
+
+
+def final_gain(val_losses, window=WINDOW):
+    """Relative fall of the best validation loss over the last `window` epochs (0 = flat)."""
+    losses = np.asarray(val_losses, dtype=float)
+    if len(losses) <= window:
+        return np.nan
+    before, after = losses[:-window].min(), losses.min()
+    return (before - after) / abs(after)
+
+
+def convergence_table(results):
+    """One row per model: when it stopped, its best epoch, and whether it converged."""
+    rows = []
+    for config, result in results.items():
+        gain = final_gain([h["val_loss"] for h in result.history])
+        rows.append({"model": config.model, "n_layers": config.n_layers, "d_z": config.d_z,
+                     "beta": config.beta, "repeat": config.repeat, **result.stopping,
+                     "best_val_loss": min(h["val_loss"] for h in result.history),
+                     "final_gain": gain, "converged": bool(gain < MAX_GAIN)})
+    return pd.DataFrame(rows)
+
+
+def pca_test_mse(config):
+    """Test MSE per pixel of PCA with `config.d_z` components fitted on `config`'s training images."""
+    data = load_dataset(config.dataset)
+    train_idx, _ = config_split(config, len(data.train_x))
+    pca = PCA(n_components=config.d_z, random_state=0).fit(data.train_x[train_idx].numpy())
+    test = data.test_x.numpy()
+    return float(np.mean((pca.inverse_transform(pca.transform(test)) - test) ** 2))
+
+
+def pca_check(runs, configs):
+    """Linear AEs (n_layers = 1) against PCA on the same training images, per d_z and repeat:
+    the AE's test MSE over PCA's, and whether it is within PCA_TOLERANCE."""
+    rows = []
+    for c in configs:
+        if c.model != "ae" or c.n_layers != 1:
+            continue
+        ae = runs[(runs["model"] == "ae") & (runs["n_layers"] == 1) & (runs["d_z"] == c.d_z)
+                  & (runs["repeat"] == c.repeat)]["test_mse"].item()
+        pca = pca_test_mse(c)
+        rows.append({"d_z": c.d_z, "repeat": c.repeat, "ae_test_mse": ae, "pca_test_mse": pca,
+                     "ratio": ae / pca, "within_tolerance": ae <= (1 + PCA_TOLERANCE) * pca})
+    return pd.DataFrame(rows)
