@@ -8,7 +8,7 @@ from .data import config_split, load_dataset
 
 WINDOW = 5              # epochs over which the final gain of the validation loss is measured
 MAX_GAIN = 0.005        # converged: the best validation loss fell by less than this (relative) in WINDOW epochs
-PCA_TOLERANCE = 0.02    # a converged linear AE's test MSE is at most 2% above PCA's
+PCA_TOLERANCE = 0.02    # converged linear AEs: their mean test MSE is at most 2% above PCA's
 
 
 def final_gain(val_losses, window=WINDOW):
@@ -54,3 +54,15 @@ def pca_check(runs, configs):
         rows.append({"d_z": c.d_z, "repeat": c.repeat, "ae_test_mse": ae, "pca_test_mse": pca,
                      "ratio": ae / pca, "within_tolerance": ae <= (1 + PCA_TOLERANCE) * pca})
     return pd.DataFrame(rows)
+
+
+def pca_summary(check):
+    """Per d_z: the linear AEs' mean test MSE over PCA's (mean over repeats), its worst repeat,
+    and whether the mean is within PCA_TOLERANCE (the assertion the sweep notebooks make)."""
+    if check.empty:
+        return pd.DataFrame(columns=["d_z", "ae_test_mse", "pca_test_mse", "worst_ratio", "ratio", "within_tolerance"])
+    per = check.groupby("d_z").agg(ae_test_mse=("ae_test_mse", "mean"), pca_test_mse=("pca_test_mse", "mean"),
+                                   worst_ratio=("ratio", "max")).reset_index()
+    per["ratio"] = per["ae_test_mse"] / per["pca_test_mse"]
+    per["within_tolerance"] = per["ratio"] <= 1 + PCA_TOLERANCE
+    return per

@@ -89,9 +89,13 @@ class Sweep:
             per["not_worse_than_linear"] = [row.best_val_loss <= linear[tuple(getattr(row, k) for k in keys)]
                                             for row in per.itertuples()]
         ok = (per["converged"] == len(self.repeats)) & per["not_worse_than_linear"]
-        self.limited = {", ".join(f"{k}={getattr(row, k)}" for k in by)
-                        for row, good in zip(per.itertuples(), ok) if not good}
+        self.limited = [dict(zip(by, key)) for key, good in zip(per[by].itertuples(index=False), ok) if not good]
         return per
+
+    def limited_conditions(self, table, columns):
+        """Condition strings (over `columns`) of `table`'s rows at an optimisation-limited setting."""
+        return {verdicts.condition_of(row, columns) for _, row in table.iterrows()
+                if any(all(row[k] == v for k, v in setting.items()) for setting in self.limited)}
 
     def pca_check(self):
         """The linear AEs against PCA on the same training images (a converged linear AE matches
@@ -165,16 +169,17 @@ class Sweep:
         and, with `trend` (an axis), for 'the gap grows with it': the paired slope of the gap
         against log2 of the axis over all its values, whose smallest effect that matters is
         `min_effect` across the whole range. Optimisation-limited settings are marked, not counted."""
-        rows = verdicts.verdict_rows(self.notebook, self.dataset, CLAIM, self.gaps(by), by, +1,
-                                     self.alpha, self.limited)
+        gaps = self.gaps(by)
+        rows = verdicts.verdict_rows(self.notebook, self.dataset, CLAIM, gaps, by, +1, self.alpha,
+                                     self.limited_conditions(gaps, by))
         if trend:
             values = sorted(self.runs[trend].unique())
             margin = self.min_effect / math.log2(values[-1] / values[0])
-            usable = self.runs[~self.runs[trend].map(lambda v: f"{trend}={v}" in self.limited)]
-            slope = stats.gap_slope(usable, trend, self.metric, margin)
+            slope = stats.gap_slope(self.runs, trend, self.metric, margin)
+            limited = set(slope["comparison"]) if self.limited_conditions(gaps, by) else set()
             rows = pd.concat([rows, verdicts.verdict_rows(
                 self.notebook, self.dataset, f"AE-VAE gap grows with {trend}", slope, ["comparison"], +1,
-                self.alpha)], ignore_index=True)
+                self.alpha, limited)], ignore_index=True)
         return rows
 
     def verdict_summary(self, rows):

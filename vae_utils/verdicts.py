@@ -29,6 +29,11 @@ def decide(value, p_holm, p_equiv_holm, min_effect, direction, alpha=0.05):
     return "inconclusive"
 
 
+def condition_of(row, columns):
+    """The condition string of a row (a mapping) over `columns`, e.g. 'd_z=2, n_layers=3'."""
+    return ", ".join(f"{c}={row[c]}" for c in columns)
+
+
 def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, alpha=0.05, limited=()):
     """Verdict rows for one claim's family of conditions, from a `stats.paired_gap` (or
     `stats.gap_slope`) table, whose `margin` is the smallest effect that matters: Holm-adjusted
@@ -36,7 +41,7 @@ def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, a
     models did not train, and the row says so."""
     rows = []
     for _, g in gaps.iterrows():
-        condition = ", ".join(f"{c}={g[c]}" for c in condition_columns)
+        condition = condition_of(g, condition_columns)
         rows.append({"notebook": notebook, "dataset": dataset, "claim": claim, "condition": condition,
                      "metric": g["metric"], "value": g["gap"], "ci_low": g["ci_low"], "ci_high": g["ci_high"],
                      "n": int(g["n"]), "min_effect": g["margin"], "p": g["p"], "p_equiv": g["p_equiv"]})

@@ -1,0 +1,53 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from vae_utils import convergence, training
+from vae_utils.data import ImageData
+from vae_utils.training import TrainConfig
+
+
+def test_final_gain_is_the_relative_fall_of_the_best_loss_in_the_last_epochs():
+    assert convergence.final_gain([10, 9, 8, 8, 8, 8, 8, 8]) == 0.0            # flat for 5 epochs
+    assert convergence.final_gain([10, 9, 8, 7, 6, 5, 4, 3]) == pytest.approx((8 - 3) / 3)   # best before the last 5: 8
+    assert np.isnan(convergence.final_gain([3, 2, 1]))                          # too short to tell
+
+
+def test_linear_ae_vs_pca_uses_the_repeats_own_training_images(monkeypatch):
+    g = torch.Generator().manual_seed(0)
+    basis = torch.randn(3, 784, generator=g)
+    images = (torch.rand(400, 3, generator=g) @ basis).sigmoid()               # rank-3 structure
+    ds = ImageData("mnist", images[:300], None, images[300:], None, (28, 28), "bernoulli")
+    monkeypatch.setattr(convergence, "load_dataset", lambda name: ds)
+    configs = [TrainConfig(dataset="mnist", model=m, n_layers=1, d_z=3, repeat=r, n_train=100)
+               for m in ("ae", "vae") for r in (0, 1)]
+    pca = [convergence.pca_test_mse(c) for c in configs[:2]]
+    assert all(p < 1e-3 for p in pca)                                          # 3 components fit rank 3
+    runs = pd.DataFrame([{"model": c.model, "n_layers": 1, "d_z": 3, "repeat": c.repeat,
+                          "test_mse": pca[c.repeat] * (1.01 if c.repeat == 0 else 1.05)} for c in configs])
+    check = convergence.pca_check(runs, configs)
+    assert check["repeat"].tolist() == [0, 1] and check["within_tolerance"].tolist() == [True, False]
+    summary = convergence.pca_summary(check)
+    assert summary["worst_ratio"].item() == pytest.approx(1.05)
+    assert summary["ratio"].item() == pytest.approx((1.01 * pca[0] + 1.05 * pca[1]) / sum(pca))
+    assert bool(summary["within_tolerance"].item()) == (summary["ratio"].item() <= 1.02)
+    assert convergence.pca_summary(check.iloc[:0]).empty
+
+
+def test_convergence_table_reads_the_stopping_record():
+    config = TrainConfig(dataset="mnist", model="ae", n_layers=1, d_z=2)
+    history = [{"val_loss": v} for v in (5.0, 4.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0)]
+    result = training.FitResult(None, config, history, stopping={"best_epoch": 3, "epochs_run": 8,
+                                                                  "stopped_early": True, "hit_cap": False})
+    row = convergence.convergence_table({config: result}).iloc[0]
+    assert row["best_epoch"] == 3 and row["best_val_loss"] == 3.0 and row["converged"]
+
+
+def test_limited_settings_mark_their_rows_whatever_the_condition_columns():
+    from vae_utils.sweep import Sweep
+    sweep = object.__new__(Sweep)                  # no data needed for this bookkeeping
+    sweep.limited = [{"d_z": 2}]
+    gaps = pd.DataFrame({"d_z": [2, 5], "n_layers": [2, 2]})
+    assert sweep.limited_conditions(gaps, ["d_z", "n_layers"]) == {"d_z=2, n_layers=2"}
+    assert sweep.limited_conditions(gaps, ["d_z"]) == {"d_z=2"}
