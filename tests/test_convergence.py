@@ -51,3 +51,19 @@ def test_limited_settings_mark_their_rows_whatever_the_condition_columns():
     gaps = pd.DataFrame({"d_z": [2, 5], "n_layers": [2, 2]})
     assert sweep.limited_conditions(gaps, ["d_z", "n_layers"]) == {"d_z=2, n_layers=2"}
     assert sweep.limited_conditions(gaps, ["d_z"]) == {"d_z=2"}
+
+
+def test_a_d_z_where_the_linear_aes_miss_pca_is_labelled_at_every_depth(tmp_path, monkeypatch):
+    from vae_utils import sweep as sweep_module
+    check = pd.DataFrame({"d_z": [2, 2, 10, 10], "repeat": [0, 1, 0, 1], "ae_test_mse": [1.05, 1.04, 0.9, 0.9],
+                          "pca_test_mse": [1.0, 1.0, 1.0, 1.0]})
+    check["ratio"] = check["ae_test_mse"] / check["pca_test_mse"]
+    check["within_tolerance"] = check["ratio"] <= 1.02
+    monkeypatch.setattr(sweep_module.convergence, "pca_check", lambda runs, configs: check)
+    sweep = object.__new__(sweep_module.Sweep)
+    sweep.runs, sweep.configs, sweep.tables, sweep.tag, sweep.limited = None, [], tmp_path, "t", [{"n_layers": 3}]
+    _, summary = sweep.pca_check()
+    assert summary["within_tolerance"].tolist() == [False, True]
+    assert sweep.limited == [{"n_layers": 3}, {"d_z": 2}]
+    gaps = pd.DataFrame({"d_z": [2, 2, 10], "n_layers": [1, 2, 2]})
+    assert sweep.limited_conditions(gaps, ["d_z", "n_layers"]) == {"d_z=2, n_layers=1", "d_z=2, n_layers=2"}

@@ -98,12 +98,16 @@ class Sweep:
                 if any(all(row[k] == v for k, v in setting.items()) for setting in self.limited)}
 
     def pca_check(self):
-        """The linear AEs against PCA on the same training images (a converged linear AE matches
-        PCA's test MSE); empty when the grid has no 1-layer model."""
+        """The linear AEs against PCA on the same training images, per repeat and per d_z (empty
+        without a 1-layer model). At a d_z where the linear AEs miss PCA, nothing deeper is
+        converged either: every setting at that d_z joins the optimisation-limited ones (call
+        after `convergence`)."""
         check = convergence.pca_check(self.runs, self.configs)
+        summary = convergence.pca_summary(check)
         if not check.empty:
             check.to_csv(self.tables / f"{self.tag}-pca_check.csv", index=False)
-        return check
+        self.limited += [{"d_z": d_z} for d_z in summary.loc[~summary["within_tolerance"].astype(bool), "d_z"]]
+        return check, summary
 
     def summary(self):
         """Mean ± std over repeats per setting and model (also written as <tag>-summary.csv)."""
