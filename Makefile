@@ -74,7 +74,7 @@ unit: | $(STAMP) ## pytest on tests/
 	$(PY) -m pytest -q tests
 
 nbval: | $(STAMP) ## nbval (lax) on every notebook, prepared with the quick profile's parameters
-	rm -rf $(NBVAL_DIR) && mkdir -p $(NBVAL_DIR)
+	rm -rf $(NBVAL_DIR) $(shell python3 vae_utils/paths.py quick) && mkdir -p $(NBVAL_DIR)
 	for p in params/quick/[0-9]*.yaml; do \
 	  run=$$(basename $$p .yaml); \
 	  $(PY) scripts/run_notebook.py quick $$run --prepare-only $(NBVAL_DIR)/$$run.ipynb; \

@@ -66,6 +66,19 @@ def test_an_interval_across_zero_is_inconclusive_never_no_difference():
     assert rows["holds"].item() == "inconclusive"
 
 
+def test_a_claim_of_sameness_holds_only_through_the_equivalence_test():
+    runs = runs_table({2: 5.0, 5: 0.3, 10: 0.0, 20: -5.0})
+    gaps = stats.paired_gap(runs, ["d_z"], "test_recon", margin=1.0)
+    rows = verdicts.verdict_rows("nb", "mnist", "β → 0 behaves like an AE", gaps, ["d_z"], +1, equivalence=True)
+    assert rows["holds"].tolist() == ["no", "yes", "yes", "no"]     # a large gap either way refutes it
+    noisy = pd.DataFrame([{"model": m, "d_z": 2, "repeat": r, "test_recon": v}
+                          for r, (a, b) in enumerate([(80, 83), (80, 77), (80, 82), (80, 78.5), (80, 80.2)])
+                          for m, v in (("ae", a), ("vae", b))])
+    wide = stats.paired_gap(noisy, ["d_z"], "test_recon", margin=1.0)
+    assert verdicts.verdict_rows("nb", "mnist", "same", wide, ["d_z"], +1, equivalence=True)["holds"].item() == \
+        "inconclusive"
+
+
 def jitter(runs, seed=0):
     """`runs` with a little independent noise on every VAE value (slopes then differ by repeat)."""
     noise = np.random.default_rng(seed).normal(0, 0.05, len(runs)) * (runs["model"] == "vae")

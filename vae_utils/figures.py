@@ -80,11 +80,16 @@ def reconstructions(rows, x, image_shape):
 
 
 @torch.no_grad()
-def latent_scatter(models, x, y, class_names=None, max_points=5000):
-    """Test-set codes (VAE: posterior means) in 2-D, coloured by class; PCA when d_z > 2."""
+def latent_scatter(models, x, y, class_names=None, max_points=5000, ncols=None):
+    """Test-set codes (VAE: posterior means) in 2-D, coloured by class; PCA when d_z > 2.
+    One panel per model, `ncols` to a row (default: all in one row)."""
     x, y = x[:max_points], None if y is None else y[:max_points].numpy()
-    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 4), squeeze=False)
-    for ax, (label, model) in zip(axes[0], models.items()):
+    ncols = min(ncols or len(models), len(models))
+    nrows = -(-len(models) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 4 * nrows), squeeze=False)
+    for ax in axes.flat[len(models):]:
+        ax.set_axis_off()
+    for ax, (label, model) in zip(axes.flat, models.items()):
         z = model.encode(x).numpy()
         labels = ["z[0]", "z[1]"]
         if z.shape[1] > 2:
@@ -106,16 +111,20 @@ def latent_scatter(models, x, y, class_names=None, max_points=5000):
 
 
 @torch.no_grad()
-def latent_histograms(vae, x, title=None):
-    """Histogram of each coordinate of the VAE's posterior means, with the prior density on top."""
-    z = vae.encode(x).numpy()
-    mean, std = vae.prior_mean.numpy(), vae.prior_std.numpy()
-    fig, axes = plt.subplots(1, z.shape[1], figsize=(3.4 * z.shape[1], 2.8), squeeze=False)
-    for j, ax in enumerate(axes[0]):
-        ax.hist(z[:, j], bins=60, density=True, alpha=0.6, label="posterior means (test)")
-        grid = np.linspace(min(z[:, j].min(), mean[j] - 4 * std[j]), max(z[:, j].max(), mean[j] + 4 * std[j]), 200)
-        ax.plot(grid, stats.norm.pdf(grid, mean[j], std[j]), "k-", label="prior")
-        ax.set(title=f"z[{j}]", yticks=[])
+def latent_histograms(vaes, x, title=None):
+    """Histogram of each coordinate of a VAE's posterior means, with the prior density on top;
+    `vaes`: one VAE, or {label: VAE} for one row each."""
+    vaes = vaes if isinstance(vaes, dict) else {"": vaes}
+    d_z = next(iter(vaes.values())).d_z
+    fig, axes = plt.subplots(len(vaes), d_z, figsize=(3.4 * d_z, 2.8 * len(vaes)), squeeze=False)
+    for row, (label, vae) in zip(axes, vaes.items()):
+        z = vae.encode(x).numpy()
+        mean, std = vae.prior_mean.numpy(), vae.prior_std.numpy()
+        for j, ax in enumerate(row):
+            ax.hist(z[:, j], bins=60, density=True, alpha=0.6, label="posterior means (test)")
+            grid = np.linspace(min(z[:, j].min(), mean[j] - 4 * std[j]), max(z[:, j].max(), mean[j] + 4 * std[j]), 200)
+            ax.plot(grid, stats.norm.pdf(grid, mean[j], std[j]), "k-", label="prior")
+            ax.set(title=f"{label}{', ' if label else ''}z[{j}]", yticks=[])
     axes[0][-1].legend(fontsize=8)
     if title:
         fig.suptitle(title)

@@ -1,6 +1,8 @@
 """Scoring generated images: sample codes, decode, embed with the classifier, compare with real images."""
+import numpy as np
 import pandas as pd
 import torch
+from sklearn.decomposition import PCA
 
 from .classifier import embed_and_predict
 from .data import config_split, dataset_info, load_dataset
@@ -27,25 +29,44 @@ def generate(result, sampler, n, seed=0):
     return decode(result.model, codes)
 
 
-def real_reference(classifier, dataset, n, seed=0):
-    """Classifier features of the test set, and the real-train vs real-test metrics (the ceiling)."""
+class PixelFeatures:
+    """The feature extractor for unlabelled data (Frey Face), where no classifier exists: the
+    first `n_components` principal components of the pixels, fitted on the training images."""
+
+    def __init__(self, train_x, n_components=50, seed=0):
+        self.pca = PCA(n_components=n_components, random_state=seed).fit(np.asarray(train_x))
+
+    def __call__(self, x):
+        return self.pca.transform(np.asarray(x)), None
+
+
+def features_of(extractor, x):
+    """Features of images `x`, and their predicted classes (None without a classifier)."""
+    if isinstance(extractor, PixelFeatures):
+        return extractor(x)
+    features, predictions = embed_and_predict(extractor, x)
+    return features.numpy(), predictions.numpy()
+
+
+def real_reference(extractor, dataset, n, seed=0):
+    """Features of the test set, and the metrics of `n` real training images against it (the ceiling)."""
     data = load_dataset(dataset)
-    test_features, _ = embed_and_predict(classifier, data.test_x)
+    test_features, _ = features_of(extractor, data.test_x)
     pick = torch.randperm(len(data.train_x), generator=torch.Generator().manual_seed(seed))[:n]
-    train_features, train_pred = embed_and_predict(classifier, data.train_x[pick])
-    ceiling = sample_metrics(test_features.numpy(), train_features.numpy(), train_pred.numpy())
-    return test_features.numpy(), ceiling
+    train_features, train_pred = features_of(extractor, data.train_x[pick])
+    ceiling = sample_metrics(test_features, train_features, train_pred)
+    return test_features, ceiling
 
 
-def score_generation(results, classifier, real_features, n, samplers=None, seed=0):
-    """One row per (model, sampler): config columns plus Fréchet / precision / recall / coverage."""
+def score_generation(results, extractor, real_features, n, samplers=None, seed=0):
+    """One row per (model, sampler): config columns plus Fréchet / precision / recall / coverage.
+    `extractor`: the dataset's classifier, or `PixelFeatures` for unlabelled data."""
     rows, real_radii = [], knn_radii(real_features)        # the real manifold, computed once
     for config, result in results.items():
         for sampler in (samplers or SAMPLERS_FOR)[config.model]:
-            images = generate(result, sampler, n, seed)
-            features, predictions = embed_and_predict(classifier, images)
-            scores = sample_metrics(real_features, features.numpy(), predictions.numpy(), real_radii=real_radii,
-                                    n_classes=len(dataset_info(config.dataset).class_names))
-            rows.append({"model": config.model, "d_z": config.d_z, "repeat": config.repeat, "sampler": sampler,
-                         **scores})
+            features, predictions = features_of(extractor, generate(result, sampler, n, seed))
+            scores = sample_metrics(real_features, features, predictions, real_radii=real_radii,
+                                    n_classes=len(dataset_info(config.dataset).class_names or [None]))
+            rows.append({"model": config.model, "d_z": config.d_z, "beta": config.beta, "repeat": config.repeat,
+                         "sampler": sampler, **scores})
     return pd.DataFrame(rows)

@@ -52,7 +52,9 @@ def class_statistics(predicted, n_classes=10):
 
 
 def sample_metrics(real_features, fake_features, fake_predictions, k=3, n_classes=10, real_radii=None):
+    """Fréchet distance, precision and recall; class coverage and entropy where the images
+    have predicted classes (`fake_predictions`; None: nan)."""
     precision, recall = precision_recall(real_features, fake_features, k, real_radii)
-    coverage, entropy = class_statistics(fake_predictions, n_classes)
+    coverage, entropy = (np.nan, np.nan) if fake_predictions is None else class_statistics(fake_predictions, n_classes)
     return {"frechet": frechet_distance(real_features, fake_features), "precision": precision,
             "recall": recall, "class_coverage": coverage, "class_entropy": entropy}

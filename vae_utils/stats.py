@@ -92,12 +92,18 @@ def paired_gap(table, by, metric, margin, minus="ae", plus="vae"):
                          for key, group in gap.groupby(by, sort=True)])
 
 
+def repeat_slope(wide, margin, label, metric):
+    """The slope of each repeat's values (rows of `wide`, one column per x) against log2 x,
+    compared across repeats: mean slope per doubling of x, its interval and the `tests`."""
+    wide = wide.dropna()
+    log_x = np.log2(np.asarray(wide.columns, dtype=float))
+    slopes = [np.polyfit(log_x, row.to_numpy(), 1)[0] for _, row in wide.iterrows()]
+    return pd.DataFrame([_effect_row(slopes, margin, comparison=label, metric=metric)])
+
+
 def gap_slope(table, x, metric, margin, minus="ae", plus="vae"):
     """The slope of the (`plus` − `minus`) gap against log2 `x`, fitted over every value of `x`
     within each repeat, then compared across repeats (a paired slope, per doubling of `x`)."""
-    gap = repeat_gaps(table, [x], metric, minus, plus).unstack(x).dropna()
-    log_x = np.log2(np.asarray(gap.columns, dtype=float))
-    slopes = [np.polyfit(log_x, row.to_numpy(), 1)[0] for _, row in gap.iterrows()]
+    gap = repeat_gaps(table, [x], metric, minus, plus).unstack(x)
     values = ", ".join(str(v) for v in gap.columns)
-    return pd.DataFrame([_effect_row(slopes, margin, comparison=f"slope per doubling of {x} ({values})",
-                                     metric=f"{metric} gap slope")])
+    return repeat_slope(gap, margin, f"slope per doubling of {x} ({values})", f"{metric} gap slope")

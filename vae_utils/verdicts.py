@@ -13,14 +13,22 @@ COLUMNS = ["notebook", "dataset", "claim", "condition", "metric", "value", "ci_l
 OUTCOMES = ("yes", "no", "equivalent", "inconclusive", "optimisation-limited")
 
 
-def decide(value, p_holm, p_equiv_holm, min_effect, direction, alpha=0.05):
+def decide(value, p_holm, p_equiv_holm, min_effect, direction, alpha=0.05, equivalence=False):
     """The verdict on a claim that the effect is > 0 (direction=+1) or < 0 (-1):
     'yes' when the difference from 0 is significant after Holm and the effect is at least
     `min_effect` in the claimed direction; 'no' when it is so in the other direction;
     'equivalent' when the equivalence test (TOST, margin ±min_effect) is significant after
-    Holm; otherwise 'inconclusive' (never read as 'no difference')."""
+    Holm; otherwise 'inconclusive' (never read as 'no difference').
+
+    A claim of sameness (`equivalence=True`, e.g. "β → 0 behaves like an AE") holds ('yes')
+    only through the equivalence test; 'no' when the difference is significant and at least
+    `min_effect` either way; otherwise 'inconclusive'."""
     if np.isnan(value):
         return "inconclusive"
+    if equivalence:
+        if p_equiv_holm < alpha:
+            return "yes"
+        return "no" if p_holm < alpha and abs(value) >= min_effect else "inconclusive"
     signed = direction * value
     if p_holm < alpha and abs(signed) >= min_effect:
         return "yes" if signed > 0 else "no"
@@ -34,11 +42,12 @@ def condition_of(row, columns):
     return ", ".join(f"{c}={row[c]}" for c in columns)
 
 
-def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, alpha=0.05, limited=()):
+def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, alpha=0.05, limited=(),
+                 equivalence=False):
     """Verdict rows for one claim's family of conditions, from a `stats.paired_gap` (or
     `stats.gap_slope`) table, whose `margin` is the smallest effect that matters: Holm-adjusted
     within the family. Conditions in `limited` (condition strings) are not counted: their
-    models did not train, and the row says so."""
+    models did not train, and the row says so. `equivalence`: a claim of sameness (`decide`)."""
     rows = []
     for _, g in gaps.iterrows():
         condition = condition_of(g, condition_columns)
@@ -53,7 +62,7 @@ def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, a
     table["p_equiv_holm"] = np.nan
     table.loc[counted, "p_holm"] = holm(table.loc[counted, "p"])
     table.loc[counted, "p_equiv_holm"] = holm(table.loc[counted, "p_equiv"])
-    table["holds"] = [decide(r.value, r.p_holm, r.p_equiv_holm, r.min_effect, direction, alpha)
+    table["holds"] = [decide(r.value, r.p_holm, r.p_equiv_holm, r.min_effect, direction, alpha, equivalence)
                       if ok else "optimisation-limited" for r, ok in zip(table.itertuples(), counted)]
     return table[COLUMNS]
 

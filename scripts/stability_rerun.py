@@ -1,0 +1,361 @@
+"""Seed-stability rerun of the verdicts of notebooks 02 (depth) and 03 (latent dimension).
+
+    PYTHONPATH=. python3 scripts/stability_rerun.py --profile default --seed 1 \\
+        --out build/stability --cache build/stability-cache [--device cuda] [--frey-face]
+
+For each notebook and dataset it builds the notebook's `Sweep` with the notebook's grid
+(the defaults of its `parameters` cell, overlaid by params/<profile>/<notebook>--<dataset>.yaml)
+and the profile's protocol with `seed` overridden, then makes the notebook's calls:
+02: train, convergence, pca_check, verdict(["d_z", "n_layers"]);
+03: train, convergence, verdict(["d_z", "n_layers"], trend="d_z").
+Its rows are compared with the reference verdicts (default: the profile's verdicts.csv), matched
+on notebook, dataset, claim and condition. Written to --out after every notebook/dataset, so a
+run cut short keeps what it finished:
+
+    stability-verdicts.csv   the new verdict rows
+    stability-compare.csv    reference vs new: effect, 95% interval, outcome, changed flag
+    stability-meta.json      arguments, device, versions, protocol overrides, wall times
+    tables/                  the sweeps' own tables (runs, convergence, PCA check)
+
+Nothing is written into results/: the sweeps' table folder is redirected to --out/tables.
+Models go to their own cache (--cache, exported as VAE_CACHE_DIR), never .cache/models, and
+the torchvision copies of the data (normally .cache/data) to <cache>/_data_root/.cache/data.
+Imports only vae_utils and its dependencies (torch, torchvision, numpy, pandas, scipy,
+scikit-learn, matplotlib, seaborn, pyyaml; tqdm is stubbed when missing): no papermill.
+"""
+import argparse
+import ast
+import importlib.machinery
+import json
+import os
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = {"02": "02_ae_vs_vae_depth", "03": "03_ae_vs_vae_latent_dim"}
+DATASETS = ("mnist", "fashion_mnist")
+KEYS = ["notebook", "dataset", "claim", "condition"]
+COMPARED = ["metric", "value", "ci_low", "ci_high", "p_holm", "holds"]
+
+
+def say(*parts):
+    print(*parts, flush=True)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--profile", default="default", help="params/<profile>/ (default: default)")
+    p.add_argument("--seed", type=int, default=1, help="protocol seed override (default: 1; the reference used 0)")
+    p.add_argument("--notebooks", nargs="+", default=["02", "03"], metavar="NB",
+                   help="02 and/or 03, or their full names (default: 02 03)")
+    p.add_argument("--datasets", nargs="+", default=list(DATASETS), metavar="DS",
+                   help="mnist fashion_mnist (default); frey_face runs for notebook 02 only")
+    p.add_argument("--frey-face", action="store_true", help="also run notebook 02 on frey_face")
+    p.add_argument("--out", required=True, help="output folder (must not be inside results/)")
+    p.add_argument("--cache", required=True, help="model cache of this rerun (VAE_CACHE_DIR)")
+    p.add_argument("--reference", default=None,
+                   help="reference verdicts (default: the profile's results folder's verdicts.csv)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto: CUDA when torch sees it (vae_utils' own choice); cpu hides the GPUs")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    args = p.parse_args(argv)
+    names = {v: v for v in NOTEBOOKS.values()} | NOTEBOOKS
+    bad = [n for n in args.notebooks if n not in names]
+    if bad:
+        p.error(f"unknown notebook(s) {bad}; allowed: {', '.join(names)}")
+    args.notebooks = list(dict.fromkeys(names[n] for n in args.notebooks))
+    if args.frey_face and "frey_face" not in args.datasets:
+        args.datasets = [*args.datasets, "frey_face"]
+    out, results = Path(args.out).resolve(), (ROOT / "results").resolve()
+    if out == results or results in out.parents:
+        p.error(f"--out {args.out} is inside results/; give a folder elsewhere")
+    if Path(args.cache).resolve() == (ROOT / ".cache" / "models").resolve():
+        p.error("--cache must not be the repository's .cache/models")
+    return args
+
+
+def install_tqdm_stub():
+    """vae_utils imports tqdm.auto; where tqdm is missing, a silent stand-in does."""
+    try:
+        import tqdm.auto  # noqa: F401
+        return False
+    except ImportError:
+        pass
+
+    class Bar:
+        def __init__(self, iterable=None, *args, **kwargs):
+            self.iterable = iterable
+
+        def __iter__(self):
+            return iter(self.iterable)
+
+        def __getattr__(self, name):          # set_postfix, update, close, ...
+            return lambda *a, **k: None
+
+    package, auto = types.ModuleType("tqdm"), types.ModuleType("tqdm.auto")
+    package.__spec__ = importlib.machinery.ModuleSpec("tqdm", None, is_package=True)   # torch._dynamo
+    auto.__spec__ = importlib.machinery.ModuleSpec("tqdm.auto", None)                  # calls find_spec
+    package.tqdm = auto.tqdm = Bar
+    package.auto = auto
+    sys.modules.update({"tqdm": package, "tqdm.auto": auto})
+    return True
+
+
+def notebook_parameters(notebook):
+    """The literal assignments of the notebook's `parameters` cell (its defaults)."""
+    nb = json.loads((ROOT / "notebooks" / f"{notebook}.ipynb").read_text())
+    cells = [c for c in nb["cells"]
+             if c["cell_type"] == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise SystemExit(f"notebooks/{notebook}.ipynb: expected one cell tagged 'parameters', found {len(cells)}")
+    values = {}
+    for node in ast.parse("".join(cells[0]["source"])).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
+def run_parameters(profile, notebook, dataset):
+    """The notebook's defaults overlaid by params/<profile>/<notebook>--<dataset>.yaml (as
+    scripts/run_notebook.py runs it), or None when the profile has no such run."""
+    import yaml
+    path = ROOT / "params" / profile / f"{notebook}--{dataset}.yaml"
+    if not path.exists():
+        return None
+    own = yaml.safe_load(path.read_text()) or {}
+    params = notebook_parameters(notebook)
+    unknown = sorted(set(own) - set(params))
+    if unknown:
+        raise SystemExit(f"{path.relative_to(ROOT)}: parameter(s) {unknown} not declared by notebooks/{notebook}.ipynb")
+    params.update(own, profile=profile)
+    if params["dataset"] != dataset:
+        raise SystemExit(f"{path.relative_to(ROOT)}: dataset={params['dataset']!r}, expected {dataset!r}")
+    return params
+
+
+def redirect_outputs(out):
+    """Send every results/ folder vae_utils would write (tables; figures and verdicts, which
+    this script does not make) to `out`: vae_utils has no variable for it, so patch the names."""
+    from vae_utils import paths, plotting, sweep, verdicts
+
+    def output_dir(profile, kind, create=True):
+        if kind not in paths.OUTPUTS:
+            raise ValueError(f"kind={kind!r} is not known; allowed: {', '.join(paths.OUTPUTS)}")
+        folder = out / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def results_dir(profile="default", create=True):
+        paths.check_profile(profile)
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+
+    for module in (paths, plotting, sweep, verdicts):
+        if hasattr(module, "output_dir"):
+            module.output_dir = output_dir
+    paths.results_dir = results_dir
+
+
+def report_training_progress():
+    """Print one line per trained stack (vae_utils' own bars are silenced)."""
+    from vae_utils import experiments
+
+    fit, fit_stacked, stack_groups = experiments.fit, experiments.fit_stacked, experiments.stack_groups
+    state = {"done": 0, "total": 0}
+
+    def groups(configs, max_members):
+        found = stack_groups(configs, max_members)
+        state.update(done=0, total=len(found))
+        say(f"    training {len(configs)} uncached model(s) in {len(found)} stack(s) of at most {max_members}")
+        return found
+
+    def timed(train, configs, *args, **kwargs):
+        start = time.perf_counter()
+        outcomes = train(*args, **kwargs)
+        state["done"] += 1
+        epochs = [o.stopping.get("epochs_run", len(o.history)) for o in outcomes if not isinstance(o, Exception)]
+        say(f"    [{state['done']}/{state['total']}] {len(configs)} × {configs[0].label().rsplit(' repeat=', 1)[0]}: "
+            f"{time.perf_counter() - start:.1f} s, epochs run {min(epochs, default=0)}–{max(epochs, default=0)}"
+            + (f", {len(configs) - len(epochs)} failed" if len(epochs) < len(configs) else ""))
+        return outcomes
+
+    experiments.stack_groups = groups
+    experiments.fit = lambda config, *a, **k: timed(lambda *a2, **k2: [fit(*a2, **k2)], [config], config, *a, **k)[0]
+    experiments.fit_stacked = lambda configs, *a, **k: timed(fit_stacked, configs, configs, *a, **k)
+
+
+def rerun(notebook, params, seed):
+    """The notebook's verdict rows under the seed override, made with its own Sweep calls."""
+    from vae_utils.sweep import Sweep
+
+    dataset, profile = params["dataset"], params["profile"]
+    overrides = {**(params.get("protocol") or {}), "seed": seed}
+    if notebook == NOTEBOOKS["02"]:
+        sweep = Sweep(notebook, f"depth-{dataset}", profile, dataset,
+                      {"d_z": params["d_z_list"], "n_layers": params["n_layers_list"]}, overrides)
+    else:
+        sweep = Sweep(notebook, f"latent-{dataset}", profile, dataset, {"d_z": params["d_z_list"]},
+                      overrides, n_layers=params["n_layers"])
+    say(f"  {sweep.describe()}")
+    say(f"  {sweep.train()}")
+    convergence = sweep.convergence()
+    unconverged = convergence[convergence["converged"] < len(sweep.repeats)]
+    if notebook == NOTEBOOKS["02"]:
+        _, pca = sweep.pca_check()
+        missed = pca.loc[~pca["within_tolerance"].astype(bool), "d_z"].tolist() if not pca.empty else []
+        say(f"  linear AE vs PCA: mean ratio {', '.join(f'd_z={r.d_z}: {r.ratio:.4f}' for r in pca.itertuples())}"
+            + (f"; missed at d_z = {missed}" if missed else ""))
+        rows = sweep.verdict(["d_z", "n_layers"])
+    else:
+        rows = sweep.verdict(["d_z", "n_layers"], trend="d_z")
+    if len(unconverged):
+        say(f"  not all repeats converged at {len(unconverged)} setting(s)"
+            + (" (the notebook would assert here)" if params.get("assert_converged", True) else ""))
+    limited = list({json.dumps(s, sort_keys=True, default=str): s for s in sweep.limited}.values())
+    say(f"  optimisation-limited settings: {limited or 'none'}")
+    for line in sweep.verdict_summary(rows).splitlines():
+        say(f"  {line}")
+    return rows, sweep.protocol
+
+
+def compare(new, reference):
+    """Reference vs new rows, outer-matched on KEYS within the notebook/dataset pairs rerun."""
+    import numpy as np
+    import pandas as pd
+
+    done = set(zip(new["notebook"], new["dataset"]))
+    if reference is None:
+        reference = pd.DataFrame(columns=KEYS + COMPARED)
+    keep = pd.Series([(a, b) in done for a, b in zip(reference["notebook"], reference["dataset"])],
+                     index=reference.index, dtype=bool)
+    reference = reference.loc[keep]
+    old = reference[KEYS + COMPARED].rename(columns={c: f"{c}_ref" for c in COMPARED})
+    table = old.merge(new[KEYS + COMPARED].rename(columns={c: f"{c}_new" for c in COMPARED}),
+                      on=KEYS, how="outer", indicator="found")
+    table["found"] = table["found"].map({"both": "both", "left_only": "reference only", "right_only": "new only"})
+    for c in ("value", "ci_low", "ci_high", "p_holm"):
+        for side in ("ref", "new"):
+            table[f"{c}_{side}"] = pd.to_numeric(table[f"{c}_{side}"], errors="coerce")
+    table["delta"] = table["value_new"] - table["value_ref"]
+    table["rel_change"] = table["delta"] / table["value_ref"].abs()
+    table["sign_flip"] = np.sign(table["value_new"]) * np.sign(table["value_ref"]) < 0
+    table["intervals_overlap"] = ((table["ci_low_new"] <= table["ci_high_ref"])
+                                  & (table["ci_low_ref"] <= table["ci_high_new"]))
+    table["changed"] = (table["found"] == "both") & (table["holds_ref"] != table["holds_new"])
+    order = ["found", "metric_ref", "value_ref", "value_new", "delta", "rel_change", "ci_low_ref", "ci_high_ref",
+             "ci_low_new", "ci_high_new", "intervals_overlap", "sign_flip", "p_holm_ref", "p_holm_new",
+             "holds_ref", "holds_new", "changed"]
+    return table[KEYS + order].sort_values(KEYS).reset_index(drop=True)
+
+
+def write_csv(table, path):
+    """Atomically, so a run killed mid-write leaves the previous complete file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        table.to_csv(fh, index=False, float_format="%.6g")
+    os.replace(tmp, path)
+
+
+def summary(table, timings):
+    import numpy as np
+
+    both = table[table["found"] == "both"]
+    lines = [f"rows: {len(table)} ({len(both)} matched, {int((table['found'] == 'new only').sum())} new only, "
+             f"{int((table['found'] == 'reference only').sum())} reference only)",
+             f"outcomes changed: {int(both['changed'].sum())} of {len(both)}"]
+    for r in both[both["changed"]].itertuples():
+        lines.append(f"  {r.notebook} {r.dataset} | {r.claim} | {r.condition}: {r.holds_ref} -> {r.holds_new} "
+                     f"(effect {r.value_ref:+.3g} -> {r.value_new:+.3g})")
+    rel = both["rel_change"].abs().replace([np.inf, -np.inf], np.nan).dropna()
+    if len(rel):
+        lines.append(f"median |relative change| of the effect: {rel.median():.1%} (n = {len(rel)}); "
+                     f"median |change|: {both['delta'].abs().median():.3g}; signed median relative change "
+                     f"{both['rel_change'].replace([np.inf, -np.inf], np.nan).median():+.1%}")
+        lines.append(f"sign flips: {int(both['sign_flip'].sum())}; 95% intervals not overlapping: "
+                     f"{int((~both['intervals_overlap']).sum())}")
+    lines.append("wall time: " + "; ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    out, cache = Path(args.out).resolve(), Path(args.cache).resolve()
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    os.environ["VAE_CACHE_DIR"] = str(cache)                 # vae_utils.paths.cache_dir reads it per call
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    if args.device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""              # before torch loads: pick_device() says cpu
+    if not os.environ.get("VAE_DATA_DIR"):
+        say(f"note: VAE_DATA_DIR is not set; vae_utils reads {ROOT / 'data'}")
+    stubbed = install_tqdm_stub()
+
+    import pandas as pd
+    import torch
+
+    import vae_utils.data
+    from vae_utils import paths
+    from vae_utils.reproducibility import package_versions, pick_device
+
+    paths.check_profile(args.profile)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch sees no CUDA device")
+    device = pick_device()
+    reference_path = (Path(args.reference) if args.reference
+                      else paths.results_dir(args.profile, create=False) / "verdicts.csv")
+    # torchvision's extracted copies go beside this run's cache, not into the repository's .cache/data
+    vae_utils.data.PROJECT_ROOT = cache / "_data_root"
+    redirect_outputs(out)
+    report_training_progress()
+
+    reference = pd.read_csv(reference_path) if reference_path.exists() else None
+    name = torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu"
+    say(f"stability rerun: profile {args.profile}, seed {args.seed}, device {device} ({name}), "
+        f"torch {torch.__version__}, "
+        f"{torch.get_num_threads()} CPU threads{', tqdm stubbed' if stubbed else ''}")
+    say(f"reference: {reference_path}" + ("" if reference is not None else " (missing: nothing to compare with)"))
+    say(f"out: {out}; cache: {cache}; data: {paths.data_dir()}")
+
+    runs = [(nb, ds) for nb in args.notebooks for ds in args.datasets]
+    new, timings, protocols, skipped = [], {}, {}, []
+    meta = {"args": vars(args), "device": str(device), "device_name": name, "versions": package_versions(),
+            "reference": str(reference_path), "timings_s": timings, "protocols": protocols, "skipped": skipped}
+    start_all = time.perf_counter()
+    for notebook, dataset in runs:
+        params = run_parameters(args.profile, notebook, dataset)
+        if params is None:
+            skipped.append(f"{notebook}--{dataset}")
+            say(f"skip {notebook} {dataset}: no params/{args.profile}/{notebook}--{dataset}.yaml")
+            continue
+        say(f"== {notebook} {dataset} ({args.profile}, seed {args.seed})")
+        start = time.perf_counter()
+        rows, used = rerun(notebook, params, args.seed)
+        timings[f"{notebook}--{dataset}"] = round(time.perf_counter() - start, 1)
+        protocols[f"{notebook}--{dataset}"] = used
+        new.append(rows)
+        verdicts_new = pd.concat(new, ignore_index=True)
+        table = compare(verdicts_new, reference)
+        write_csv(verdicts_new, out / "stability-verdicts.csv")
+        write_csv(table, out / "stability-compare.csv")
+        (out / "stability-meta.json").write_text(json.dumps(meta, indent=1, default=str))
+        part = table[(table["notebook"] == notebook) & (table["dataset"] == dataset)]
+        changed = int(part["changed"].sum())
+        say(f"  done in {timings[f'{notebook}--{dataset}']:.1f} s: {len(rows)} rows, {changed} outcome(s) changed "
+            f"vs reference; CSVs written ({time.perf_counter() - start_all:.0f} s so far)")
+    if not new:
+        raise SystemExit("nothing was run")
+    timings["total"] = round(time.perf_counter() - start_all, 1)
+    (out / "stability-meta.json").write_text(json.dumps(meta, indent=1, default=str))
+    say("== summary")
+    say(summary(table, timings))
+    say(f"written: {out / 'stability-verdicts.csv'}, {out / 'stability-compare.csv'}")
+
+
+if __name__ == "__main__":
+    main()
