@@ -119,7 +119,7 @@ class BetaSweep:
             means, stds = latents.posterior(result.model, test_x)
             row = latents.code_statistics(means, stds)
             if config.model == "vae":
-                row[f"test_iw{k}"] = float(importance_weighted_bound(result.model, test_x, config.likelihood, k).mean())
+                row["test_iw"] = float(importance_weighted_bound(result.model, test_x, config.likelihood, k).mean())
             rows.append(row)
             if self.labelled:
                 train_codes = latents.posterior(result.model, generation.training_images(config))[0]
@@ -131,7 +131,7 @@ class BetaSweep:
                     clusters.append({"arm": arm(config), "beta": config.beta if config.model == "vae" else np.nan,
                                      "repeat": config.repeat, "view": view, **scores})
         self.runs = pd.concat([self.runs, pd.DataFrame(rows)], axis=1)
-        self.iw_column = f"test_iw{k}"
+        self.iw_column = "test_iw"
         self.clusters = pd.DataFrame(clusters)
         self.runs.to_csv(self.tables / f"{self.tag}-runs.csv", index=False)
         if self.labelled:
