@@ -23,8 +23,10 @@ Holm-corrected test (within the claim's rows of one notebook run) rejects zero a
 is at least the declared smallest effect that matters (`min_effect`) on the claimed side;
 "no" is the same on the other side; *equivalent* needs the Holm-corrected equivalence test
 (TOST, margin ± min_effect); everything else is *inconclusive*, which is not evidence of no
-difference. *optimisation-limited* rows rest on models that did not train and are not
-counted. A row whose models another notebook already tested (same dataset, claim and
+difference. Claims of sameness (notebook 4: "β → 0 behaves like an AE", "β ≈ 1 behaves like
+a VAE") hold only through the equivalence test, and are "no" when the difference is
+significant and at least `min_effect`. *optimisation-limited* rows rest on models that did
+not train and are not counted. A row whose models another notebook already tested (same dataset, claim and
 condition) is marked *shared* and counted once, where it first appears.
 """
 
