@@ -36,6 +36,13 @@ def arm(config):
     return AE if config.model == "ae" else f"β={config.beta:g}"
 
 
+def beta_axis(ax, betas, linear_below=1e-3):
+    """β on a symmetric-log axis (linear below `linear_below`, so β = 0 has a place), from 0 up."""
+    ax.set_xscale("symlog", linthresh=linear_below)
+    ax.set_xlim(-0.3 * linear_below, 1.5 * max(betas))
+    ax.set_xlabel("β")
+
+
 def check_betas(betas):
     """ValueError unless `betas` are distinct finite numbers ≥ 0 that include 1 (the plain VAE)."""
     if not betas or any(not (isinstance(b, (int, float)) and math.isfinite(b) and b >= 0) for b in betas):
@@ -159,7 +166,8 @@ class BetaSweep:
         """Where each β sits between the AE (0) and the plain VAE (1), per metric, from the means
         over repeats: p(β) = (m(β) − m_AE) / (m_VAE − m_AE)."""
         means = self.table(view).groupby("arm")[[m for m in metrics if m in self.table(view)]].mean()
-        position = (means - means.loc[AE]) / (means.loc["β=1"] - means.loc[AE])
+        spread = means.loc["β=1"] - means.loc[AE]
+        position = (means - means.loc[AE]) / spread.where(spread != 0)    # undefined (NaN) where AE = VAE
         return position.drop(index=AE).loc[[f"β={b:g}" for b in self.betas]]
 
     # -- verdicts -------------------------------------------------------------------------------
@@ -256,7 +264,7 @@ class BetaSweep:
                         xytext=(5, 4), fontsize=8)
         ae = summary.loc[summary["arm"] == AE, "test_recon_mean"].item()
         ax.axhline(ae, color="k", ls="--", lw=1, label=f"AE reconstruction ({ae:.1f})")
-        ax.set(xscale="symlog", xlabel="rate: test KL (nats per image)",
+        ax.set(xscale="log", xlabel="rate: test KL (nats per image)",
                ylabel="distortion: test E_q[−log p(x|z)] (nats per image)", title=f"{self.dataset}, d_z = {self.d_z}")
         ax.legend(fontsize=8)
         fig.tight_layout()
@@ -276,8 +284,8 @@ class BetaSweep:
                 ax.axhline(ae[f"{m}_mean"].item(), color="grey", ls="--", lw=1, label="AE")
                 ax.axhspan(ae[f"{m}_ci_low"].item(), ae[f"{m}_ci_high"].item(), color="grey", alpha=0.2)
             ax.axvline(1, color="C3", lw=0.6, ls=":")
-            ax.set_xscale("symlog", linthresh=1e-3)
-            ax.set(xlabel="β", title=m.replace("test_", "test ").replace("_", " "))
+            beta_axis(ax, beta)
+            ax.set(title=m.replace("test_", "test ").replace("_", " "))
         handles, labels = axes[0][0].get_legend_handles_labels()
         if handles:
             axes[0][-1].legend(handles, labels, fontsize=8)
@@ -353,7 +361,7 @@ class BetaSweep:
             if len(ae):
                 ax.axhline(ae[f"{metric}_mean"].item(), color=f"C{i}", ls="--", lw=1, label=f"AE, {label}")
                 ax.axhspan(ae[f"{metric}_ci_low"].item(), ae[f"{metric}_ci_high"].item(), color=f"C{i}", alpha=0.15)
-        ax.set_xscale("symlog", linthresh=1e-3)
+        beta_axis(ax, self.scores["beta"])
         if metric == "frechet":
             ax.set_yscale("log")
         ax.set(xlabel="β", ylabel=metric, title=f"{self.dataset}, d_z = {self.d_z}: generated images "
