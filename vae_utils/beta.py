@@ -129,8 +129,9 @@ class BetaSweep:
                 row["test_iw"] = float(importance_weighted_bound(result.model, test_x, config.likelihood, k).mean())
             rows.append(row)
             if self.labelled:
-                train_codes = latents.posterior(result.model, generation.training_images(config))[0]
-                train_y = self.data.train_y[self._train_idx(config)].numpy()
+                train_idx = config_split(config, len(self.data.train_x))[0]
+                train_codes = latents.posterior(result.model, self.data.train_x[train_idx])[0]
+                train_y = self.data.train_y[train_idx].numpy()
                 for view, codes in latents.views(train_codes, means).items():
                     scores = ({} if codes is None else
                               latents.clustering_scores(codes[0], train_y, codes[1], self.data.test_y.numpy(),
@@ -143,9 +144,6 @@ class BetaSweep:
         self.runs.to_csv(self.tables / f"{self.tag}-runs.csv", index=False)
         if self.labelled:
             self.clusters.to_csv(self.tables / f"{self.tag}-clusters.csv", index=False)
-
-    def _train_idx(self, config):
-        return config_split(config, len(self.data.train_x))[0]
 
     def table(self, view="active_standardised"):
         """Per model: the runs table with the clustering scores of `view` joined on."""
@@ -165,7 +163,8 @@ class BetaSweep:
     def position(self, metrics=POSITION_METRICS, view="active_standardised"):
         """Where each β sits between the AE (0) and the plain VAE (1), per metric, from the means
         over repeats: p(β) = (m(β) − m_AE) / (m_VAE − m_AE)."""
-        means = self.table(view).groupby("arm")[[m for m in metrics if m in self.table(view)]].mean()
+        table = self.table(view)
+        means = table.groupby("arm")[[m for m in metrics if m in table]].mean()
         spread = means.loc["β=1"] - means.loc[AE]
         position = (means - means.loc[AE]) / spread.where(spread != 0)    # undefined (NaN) where AE = VAE
         return position.drop(index=AE).loc[[f"β={b:g}" for b in self.betas]]
