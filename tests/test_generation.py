@@ -5,19 +5,23 @@ import torch
 from vae_utils import samplers
 from vae_utils.classifier import SmallCNN, embed_and_predict
 from vae_utils.models import AE, VAE
-from vae_utils.sample_quality import class_statistics, frechet_distance, precision_recall
+from vae_utils.sample_quality import (RealManifold, class_statistics, density_coverage, frechet_distance,
+                                      knn_radii, precision_recall)
 
 
 def test_a_set_against_itself_is_perfect():
     x = np.random.default_rng(0).normal(size=(500, 8))
     assert frechet_distance(x, x) == pytest.approx(0.0, abs=1e-6)
     assert precision_recall(x, x, k=3) == (1.0, 1.0)
+    density, coverage = density_coverage(x, x)
+    assert coverage == 1.0 and 0.8 < density < 1.2
 
 
 def test_disjoint_distant_sets_score_zero():
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(300, 4)), rng.normal(size=(300, 4)) + 100.0
     assert precision_recall(a, b, k=3) == (0.0, 0.0)
+    assert density_coverage(a, b) == (0.0, 0.0)
     # Fréchet distance of two unit Gaussians 100 apart in 4 dims: ≈ 4 · 100²
     assert frechet_distance(a, b) == pytest.approx(4 * 100 ** 2, rel=0.01)
 
@@ -36,6 +40,18 @@ def test_precision_recall_see_mode_dropping():
     fake = rng.normal(size=(800, 2))          # covers one of the two modes only
     precision, recall = precision_recall(real, fake)
     assert precision > 0.9 and 0.4 < recall < 0.6
+    assert 0.4 < density_coverage(real, fake)[1] < 0.6
+
+
+def test_density_is_not_fooled_by_a_real_outlier_as_precision_is():
+    # one real outlier far from the rest has a huge k-NN ball: fakes inside it count as precise,
+    # but each sits in one real ball of k, so density stays near 1/k
+    rng = np.random.default_rng(3)
+    real = np.concatenate([rng.normal(size=(999, 2)), [[50.0, 0.0]]])
+    fake = rng.normal(size=(1000, 2)) * 0.5 + [25.0, 0.0]
+    precision, _ = precision_recall(real, fake)
+    density, coverage = density_coverage(real, fake)
+    assert precision == 1.0 and density <= 0.25 and coverage <= 0.01
 
 
 def test_class_statistics():
@@ -107,8 +123,18 @@ def test_latent_scatter_of_unlabelled_data_warns_nothing():
     plt.close(fig)
 
 
-def test_precomputed_real_radii_give_the_same_precision_and_recall():
-    from vae_utils.sample_quality import knn_radii
+def test_the_real_manifold_scores_as_the_functions_do_on_equal_sizes():
     g = np.random.default_rng(0)
-    real, fake = g.normal(size=(300, 8)).astype(np.float32), g.normal(0.5, size=(200, 8)).astype(np.float32)
-    assert precision_recall(real, fake, k=3, real_radii=knn_radii(real, 3)) == precision_recall(real, fake, k=3)
+    real, fake = g.normal(size=(500, 8)).astype(np.float32), g.normal(0.5, size=(200, 8)).astype(np.float32)
+    manifold = RealManifold(real, 200, seed=1)
+    assert len(manifold.points) == 200 and len({tuple(p) for p in manifold.points}) == 200
+    scores = manifold.scores(fake)
+    assert (scores["precision"], scores["recall"]) == precision_recall(manifold.points, fake)
+    assert (scores["precision"], scores["recall"]) == precision_recall(manifold.points, fake, real_radii=knn_radii(manifold.points, 3))
+    assert (scores["density"], scores["coverage"]) == density_coverage(manifold.points, fake)
+    assert manifold.scores(np.concatenate([fake, fake + 100])) == scores      # the first 200 only
+    with pytest.raises(ValueError, match="equal numbers"):
+        manifold.scores(fake[:100])
+    assert len(RealManifold(real, 600).points) == 500                          # all there are
+    with pytest.raises(ValueError, match="n=0"):
+        RealManifold(real, 0)

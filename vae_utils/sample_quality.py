@@ -1,7 +1,9 @@
 """Sample-quality metrics between generated and real images, on classifier features.
 
 Fréchet distance; precision and recall with k-nearest-neighbour manifolds (Kynkäänniemi
-et al., 2019); class coverage and the entropy of the predicted-class histogram.
+et al., 2019); density and coverage (Naeem et al., 2020), which a few outlying real points
+cannot inflate; class coverage and the entropy of the predicted-class histogram. The
+manifold metrics compare equal numbers of real and generated images (`RealManifold`).
 """
 import numpy as np
 from scipy import linalg
@@ -26,18 +28,62 @@ def knn_radii(points, k=3):
     return NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)[0][:, -1]
 
 
-def _manifold_coverage(reference, queries, radii):
-    """Fraction of `queries` inside the union of the balls of `radii` around `reference` points."""
-    distances = pairwise_distances(queries, reference)
-    return float((distances <= radii[None, :]).any(1).mean())
+PR_K, DC_K = 3, 5        # neighbours: precision/recall (Kynkäänniemi et al.), density/coverage (Naeem et al.)
 
 
-def precision_recall(real, fake, k=3, real_radii=None):
+def precision_recall(real, fake, k=PR_K, real_radii=None):
     """Precision: share of fakes on the real manifold; recall: share of reals on the fake manifold.
     `real_radii` (knn_radii of `real`) saves recomputing them when many fakes meet one real set."""
     real, fake = np.asarray(real, np.float32), np.asarray(fake, np.float32)
     real_radii = knn_radii(real, k) if real_radii is None else real_radii
-    return _manifold_coverage(real, fake, real_radii), _manifold_coverage(fake, real, knn_radii(fake, k))
+    distances = pairwise_distances(fake, real)               # (fakes, reals)
+    return _precision_recall(distances, real_radii, knn_radii(fake, k))
+
+
+def _precision_recall(distances, real_radii, fake_radii):
+    precision = (distances <= real_radii[None, :]).any(1).mean()
+    recall = (distances <= fake_radii[:, None]).any(0).mean()
+    return float(precision), float(recall)
+
+
+def density_coverage(real, fake, k=DC_K, real_radii=None):
+    """Density: mean number of real k-NN balls holding a fake, over k (1 when fakes are spread
+    like the reals; may exceed 1). Coverage: share of real balls holding at least one fake."""
+    real, fake = np.asarray(real, np.float32), np.asarray(fake, np.float32)
+    real_radii = knn_radii(real, k) if real_radii is None else real_radii
+    return _density_coverage(pairwise_distances(fake, real), real_radii, k)
+
+
+def _density_coverage(distances, real_radii, k):
+    inside = distances <= real_radii[None, :]
+    return float(inside.sum() / (k * len(distances))), float((distances.min(0) <= real_radii).mean())
+
+
+class RealManifold:
+    """A fixed sample of `n` real feature vectors (all of them when there are fewer) and their
+    k-NN radii, computed once for every generated set it meets."""
+
+    def __init__(self, features, n, seed=0):
+        features = np.asarray(features, np.float32)
+        if n < 1:
+            raise ValueError(f"n={n} is not allowed; it must be >= 1")
+        n = min(n, len(features))
+        pick = np.sort(np.random.default_rng(seed).choice(len(features), size=n, replace=False))
+        self.points = features[pick]
+        self.radii = {k: knn_radii(self.points, k) for k in (PR_K, DC_K)}
+
+    def scores(self, fake):
+        """Precision, recall, density and coverage of the first len(points) of `fake` (i.i.d.
+        samples), so that real and generated sets are of equal size."""
+        n = len(self.points)
+        if len(fake) < n:
+            raise ValueError(f"{len(fake)} generated images are fewer than the {n} real ones; "
+                             "the manifold metrics need equal numbers")
+        fake = np.asarray(fake, np.float32)[:n]
+        distances = pairwise_distances(fake, self.points)
+        precision, recall = _precision_recall(distances, self.radii[PR_K], knn_radii(fake, PR_K))
+        density, coverage = _density_coverage(distances, self.radii[DC_K], DC_K)
+        return {"precision": precision, "recall": recall, "density": density, "coverage": coverage}
 
 
 def class_statistics(predicted, n_classes=10):
@@ -51,10 +97,11 @@ def class_statistics(predicted, n_classes=10):
     return coverage, float(-(nz * np.log(nz)).sum())
 
 
-def sample_metrics(real_features, fake_features, fake_predictions, k=3, n_classes=10, real_radii=None):
-    """Fréchet distance, precision and recall; class coverage and entropy where the images
-    have predicted classes (`fake_predictions`; None: nan)."""
-    precision, recall = precision_recall(real_features, fake_features, k, real_radii)
+def sample_metrics(real_features, fake_features, fake_predictions, n_classes=10, manifold=None):
+    """Fréchet distance to all `real_features`; precision, recall, density and coverage against
+    `manifold` (a RealManifold; by default one of as many real images as fakes); class coverage
+    and entropy where the images have predicted classes (`fake_predictions`; None: nan)."""
+    manifold = manifold or RealManifold(real_features, len(fake_features))
     coverage, entropy = (np.nan, np.nan) if fake_predictions is None else class_statistics(fake_predictions, n_classes)
-    return {"frechet": frechet_distance(real_features, fake_features), "precision": precision,
-            "recall": recall, "class_coverage": coverage, "class_entropy": entropy}
+    return {"frechet": frechet_distance(real_features, fake_features), **manifold.scores(fake_features),
+            "class_coverage": coverage, "class_entropy": entropy}

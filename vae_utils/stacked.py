@@ -177,6 +177,38 @@ class StackedTrainer:
         self.sums += torch.stack([terms["loss"], terms["recon"], terms["kl"]], 1).detach() * size
         self.step_no += 1
 
+    @torch.no_grad()
+    def keep(self, positions):
+        """Go on with the members at `positions` only (the others have stopped or failed), so no
+        step is spent on a finished member. What each kept member has (weights, Adam state,
+        data, shuffling and noise streams) carries over unchanged."""
+        idx = torch.tensor(positions, device=self.device)
+        old = list(self.model.parameters())
+        states = [self.optimizer.state.get(p, {}) for p in old]
+        for layer in self.model.modules():
+            if isinstance(layer, StackedLinear):
+                layer.weight = nn.Parameter(layer.weight.index_select(0, idx))
+                layer.bias = nn.Parameter(layer.bias.index_select(0, idx))
+        if self.kind == "vae":
+            self.model.prior_mean = self.model.prior_mean.index_select(0, idx)
+            self.model.prior_std = self.model.prior_std.index_select(0, idx)
+        self.optimizer = make_optimizer(self.model, self.configs[0].lr, capturable=self.device.type == "cuda")
+        for param, state in zip(self.model.parameters(), states):
+            if state:
+                self.optimizer.state[param] = {name: value if value.dim() == 0 else value.index_select(0, idx)
+                                               for name, value in state.items()}
+        pick = lambda items: [items[i] for i in positions]
+        self.configs, self.members, self.shufflers, self.noise = map(
+            pick, (self.configs, self.members, self.shufflers, self.noise))
+        self.model.members = self.members
+        self.val_x, self.train_eval_x = pick(self.val_x), pick(self.train_eval_x)
+        self.beta, self.train_idx = self.beta.index_select(0, idx), self.train_idx.index_select(0, idx.cpu())
+        self.order = self.order.index_select(0, idx)
+        self.sums = torch.zeros(len(positions), 3, device=self.device)
+        if hasattr(self, "eps"):
+            self.eps = self.eps.index_select(0, idx)
+        self.graph, self.eager_steps = None, 0            # a CUDA graph is captured anew
+
     def full_step(self):
         """`step(batch)`: eager on the CPU; on CUDA a few eager warm-up steps, then graph replays."""
         if self.device.type != "cuda":
@@ -234,25 +266,28 @@ def fit_stacked(configs, device=None, progress=True):
     trainer = StackedTrainer(configs, data, device)
     histories, failed = [[] for _ in configs], {}
     stoppers = [EarlyStopping(c.patience, c.min_delta) for c in configs]
+    members, live = list(trainer.members), list(range(len(configs)))   # live[i]: config of position i
     start = time.perf_counter()
     label = f"{len(configs)} stacked: {configs[0].label()}"
     for epoch in tqdm(range(1, configs[0].max_epochs + 1), desc=label, leave=False, disable=not progress):
         train = trainer.train_epoch().tolist()
         trainer.model.write_back()
-        for k, (config, member) in enumerate(zip(configs, trainer.members)):
-            if k in failed or stoppers[k].stopped:
+        for i, k in enumerate(live):
+            if not all(math.isfinite(v) for v in train[i]):
+                failed[k] = FloatingPointError(f"non-finite training loss at epoch {epoch} for {configs[k]}")
                 continue
-            if not all(math.isfinite(v) for v in train[k]):
-                failed[k] = FloatingPointError(f"non-finite training loss at epoch {epoch} for {config}")
-                continue
-            histories[k].append(epoch_record(epoch, member, trainer.train_eval_x[k], trainer.val_x[k],
-                                             config, train[k], time.perf_counter() - start))
-            stoppers[k].update(epoch, histories[k][-1]["val_loss"], member)
-        if all(k in failed or stoppers[k].stopped for k in range(len(configs))):
+            histories[k].append(epoch_record(epoch, members[k], trainer.train_eval_x[i], trainer.val_x[i],
+                                             configs[k], train[i], time.perf_counter() - start))
+            stoppers[k].update(epoch, histories[k][-1]["val_loss"], members[k])
+        going = [i for i, k in enumerate(live) if k not in failed and not stoppers[k].stopped]
+        if not going:
             break
+        if len(going) < len(live):
+            trainer.keep(going)
+            live = [live[i] for i in going]
     seconds = time.perf_counter() - start
     results = []
-    for k, (config, member) in enumerate(zip(configs, trainer.members)):
+    for k, (config, member) in enumerate(zip(configs, members)):
         if k in failed:
             results.append(failed[k])
             continue

@@ -18,11 +18,16 @@ def t_interval(values, level=0.95):
     return mean, low, high
 
 
-def t_band(values):
+def t_band(values, bounds=(-np.inf, np.inf)):
     """Error bars for seaborn: the 95% Student-t interval of the mean, as in the tables
-    (deterministic, unlike seaborn's bootstrap)."""
+    (deterministic, unlike seaborn's bootstrap), clipped to the metric's `bounds`."""
     _, low, high = t_interval(values)
-    return low, high
+    return max(low, bounds[0]), min(high, bounds[1])
+
+
+def unit_band(values):
+    """`t_band` for a metric bounded to [0, 1] (a share): no interval reaches outside it."""
+    return t_band(values, (0.0, 1.0))
 
 
 def _key_dict(by, key):
