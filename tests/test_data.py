@@ -3,7 +3,7 @@ import pytest
 import torch
 from torchvision.datasets import MNIST
 
-from vae_utils import data
+from vae_utils import baselines, data
 
 
 def test_tiny_idx_files_load_as_floats_in_unit_interval(tiny_mnist):
@@ -77,11 +77,22 @@ def test_entropy_floor_is_the_bce_of_a_perfect_reconstruction():
     assert data.entropy_floor(torch.tensor([[0.0, 1.0]])) == pytest.approx(0.0, abs=1e-9)
 
 
-def test_frey_face_split_is_one_fixed_disjoint_partition():
+def test_frey_face_split_is_fixed_contiguous_and_leaves_gaps():
     train, test = data.frey_split(1965)
-    assert len(test) == 196 and len(train) == 1769
-    assert sorted(torch.cat([train, test]).tolist()) == list(range(1965))
+    assert len(test) == 200 and len(train) == 1685 and not set(train.tolist()) & set(test.tolist())
     assert torch.equal(data.frey_split(1965)[1], test)
+    # whole blocks of consecutive frames, and no training frame within FREY_GAP of a test frame
+    starts = [t for t in test.tolist() if t - 1 not in set(test.tolist())]
+    assert len(starts) == 4 and all(s % data.FREY_BLOCK == 0 for s in starts)
+    gaps = torch.cdist(test[:, None].double(), train[:, None].double()).min()
+    assert gaps > data.FREY_GAP
+    assert baselines.adjacent_share(train, test) == 0.0
+
+
+def test_dequantised_pixels_sit_inside_their_grey_level():
+    levels = torch.tensor([[0, 7, 255]])
+    x = data.dequantise(levels, seed=3)
+    assert torch.equal(torch.floor(x * 256).long(), levels) and torch.equal(x, data.dequantise(levels, seed=3))
 
 
 @pytest.mark.skipif(not (data.data_dir() / "FreyFace" / data.FREY_FILE).exists(),
@@ -90,6 +101,6 @@ def test_frey_face_loads_as_28x20_gaussian_images():
     data.load_dataset.cache_clear()
     ds = data.load_dataset("frey_face")
     assert ds.image_shape == (28, 20) and ds.likelihood == "gaussian"
-    assert ds.train_x.shape == (1769, 560) and ds.test_x.shape == (196, 560)
+    assert ds.train_x.shape == (1685, 560) and ds.test_x.shape == (200, 560)
     assert ds.train_y is None
     assert 0.0 < ds.train_x.min() and ds.train_x.max() < 1.0   # raw pixels run from 8 to 238

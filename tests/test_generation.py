@@ -5,8 +5,14 @@ import torch
 from vae_utils import samplers
 from vae_utils.classifier import SmallCNN, embed_and_predict
 from vae_utils.models import AE, VAE
-from vae_utils.sample_quality import (RealManifold, class_statistics, density_coverage, frechet_distance,
-                                      knn_radii, precision_recall)
+from vae_utils.sample_quality import (
+    RealManifold,
+    class_statistics,
+    density_coverage,
+    frechet_distance,
+    knn_radii,
+    precision_recall,
+)
 
 
 def test_a_set_against_itself_is_perfect():
@@ -130,7 +136,8 @@ def test_the_real_manifold_scores_as_the_functions_do_on_equal_sizes():
     assert len(manifold.points) == 200 and len({tuple(p) for p in manifold.points}) == 200
     scores = manifold.scores(fake)
     assert (scores["precision"], scores["recall"]) == precision_recall(manifold.points, fake)
-    assert (scores["precision"], scores["recall"]) == precision_recall(manifold.points, fake, real_radii=knn_radii(manifold.points, 3))
+    radii = knn_radii(manifold.points, 3)
+    assert (scores["precision"], scores["recall"]) == precision_recall(manifold.points, fake, real_radii=radii)
     assert (scores["density"], scores["coverage"]) == density_coverage(manifold.points, fake)
     assert manifold.scores(np.concatenate([fake, fake + 100])) == scores      # the first 200 only
     with pytest.raises(ValueError, match="equal numbers"):

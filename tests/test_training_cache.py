@@ -1,9 +1,10 @@
 import json
+import math
 
 import pytest
 import torch
 
-from vae_utils import cache, experiments, training
+from vae_utils import cache, experiments, store, training
 from vae_utils.training import TrainConfig
 
 
@@ -163,6 +164,23 @@ def test_damaged_or_partial_entries_are_not_loaded(tiny_data, tmp_path, damage):
 def test_temporary_folders_are_never_loaded(tiny_data, tmp_path):
     (tmp_path / (cache.cache_key(small()) + ".tmp-123")).mkdir()
     assert cache.load(small(), tmp_path) is None
+
+
+def test_only_a_dataset_with_new_data_gets_a_new_key():
+    # models of MNIST keep the keys they always had; Frey Face's (new split, version 2) change
+    mnist = small()
+    assert cache.cache_key(mnist) == store.key_of({"config": mnist.to_dict(), "cache_version": cache.CACHE_VERSION})
+    frey = TrainConfig(dataset="frey_face", model="vae", n_layers=1, d_z=2)
+    assert cache.cache_key(frey) != store.key_of({"config": frey.to_dict(), "cache_version": cache.CACHE_VERSION})
+
+
+def test_a_learned_sigma_model_trains_and_loads_back_with_its_sigma(tiny_data, tmp_path):
+    config = small(likelihood="gaussian")
+    first = train_or_load(config, tmp_path)
+    loaded = cache.load(config, tmp_path)
+    assert loaded.model.log_scale is not None and torch.equal(loaded.model.log_scale, first.model.log_scale)
+    assert loaded.model.log_scale.item() != math.log(0.1)          # σ was trained
+    assert loaded.test == first.test
 
 
 def test_a_shifted_prior_model_loads_back_from_the_cache(tiny_data, tmp_path):

@@ -3,6 +3,7 @@
 An entry's run.json holds the config, history, test metrics, wall time and versions.
 """
 from . import store
+from .data import data_version
 from .reproducibility import package_versions, pick_device
 from .training import FitResult, model_for
 
@@ -10,8 +11,11 @@ CACHE_VERSION = 2          # 2: early stopping, repeats, same-mode histories
 
 
 def cache_key(config):
-    """sha256 of the full training config plus the cache version."""
-    return store.key_of({"config": config.to_dict(), "cache_version": CACHE_VERSION})
+    """sha256 of the full training config plus the cache version (and the dataset's data
+    version where it is above 1, so models of other datasets keep their keys)."""
+    version = data_version(config.dataset)
+    return store.key_of({"config": config.to_dict(), "cache_version": CACHE_VERSION,
+                         **({"data_version": version} if version > 1 else {})})
 
 
 def entry_dir(config, root=None):

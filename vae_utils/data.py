@@ -20,7 +20,10 @@ FREY_FILE = "frey_rawface.mat"
 FREY_MD5 = "5aeb024d42b8a6091f30e5eb18c8a48d"
 FREY_TEST_FRACTION = 0.1
 FREY_SPLIT_SEED = 0
-
+FREY_BLOCK = 50          # frames per contiguous block of the video; test blocks are drawn whole
+FREY_GAP = 10            # frames dropped on each side of a test block, so no training frame is its neighbour
+# Bumped when a dataset's images or split change, so cached models of the old data are not reused.
+DATA_VERSIONS = {"frey_face": 2}    # 2: contiguous split with gaps, dequantised pixels
 
 
 @dataclass(frozen=True)
@@ -134,16 +137,37 @@ def _load_frey_face():
         raise DataError(f"{path} is corrupted (md5 is not {FREY_MD5}); delete it to download it again")
     from scipy.io import loadmat
     faces = loadmat(str(path))["ff"].T.reshape(-1, DATASETS["frey_face"].d_x)
-    x = torch.from_numpy(faces.astype(np.float32) / 255.0)
+    x = dequantise(torch.from_numpy(faces.astype(np.int64)), seed=FREY_SPLIT_SEED)
     train_idx, test_idx = frey_split(len(x))
     return x[train_idx], None, x[test_idx], None
 
 
+def dequantise(levels, seed=0):
+    """8-bit grey levels k as continuous pixels (k + u) / 256, u ~ U[0, 1) drawn once (seeded),
+    so that a density over [0, 1]^D measures them (a Gaussian cannot collapse onto the levels)."""
+    noise = torch.rand(levels.shape, generator=torch.Generator().manual_seed(seed))
+    return (levels.float() + noise) / 256.0
+
+
 def frey_split(n):
-    """Frey Face has no official test set: one seeded split into disjoint train / test indices."""
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(FREY_SPLIT_SEED))
-    n_test = int(round(FREY_TEST_FRACTION * n))
-    return perm[n_test:], perm[:n_test]
+    """Frey Face (one video, no official test set): training and test indices in time order,
+    with no test frame next to a training frame. The frames are cut into contiguous blocks of
+    FREY_BLOCK; a seeded FREY_TEST_FRACTION of the blocks is the test set, and FREY_GAP frames on
+    each side of every test block belong to neither set."""
+    n_blocks = n // FREY_BLOCK
+    n_test = max(1, int(round(FREY_TEST_FRACTION * n_blocks)))
+    test_blocks = np.sort(np.random.default_rng(FREY_SPLIT_SEED).choice(n_blocks, n_test, replace=False))
+    role = np.zeros(n, dtype=int)                    # 0 train, 1 test, 2 gap
+    for b in test_blocks:
+        role[max(0, b * FREY_BLOCK - FREY_GAP):(b + 1) * FREY_BLOCK + FREY_GAP] = 2
+    for b in test_blocks:
+        role[b * FREY_BLOCK:(b + 1) * FREY_BLOCK] = 1
+    return torch.as_tensor(np.flatnonzero(role == 0)), torch.as_tensor(np.flatnonzero(role == 1))
+
+
+def data_version(name):
+    """The version of a dataset's images and split (1 unless DATA_VERSIONS says otherwise)."""
+    return DATA_VERSIONS.get(name, 1)
 
 
 @functools.lru_cache(maxsize=None)

@@ -9,8 +9,10 @@ to log p(x). What p(x | z) means depends on the likelihood:
   pixels; on grey levels it is not a density over [0, 1]^D, and the bound is then a bound on
   the log of that unnormalised function, comparable between models on the same images but
   not with published numbers on binarised MNIST.
-- gaussian: N(x; sigmoid(logits), ½ I), the study's summed squared error with its normaliser
-  −(D/2)·log π, a density over real-valued pixels.
+- gaussian: N(x; sigmoid(logits), σ² I) with the model's learned σ, normaliser included: a
+  density over real-valued (dequantised) pixels.
+- gaussian_fixed: N(x; sigmoid(logits), ½ I), the study's summed squared error with its
+  normaliser −(D/2)·log π.
 """
 import math
 
@@ -26,10 +28,10 @@ def log_normal(z, mean, std):
     return (-0.5 * ((z - mean) / std).pow(2) - torch.log(std) - 0.5 * math.log(2 * math.pi)).sum(-1)
 
 
-def decoder_log_likelihood(logits, x, likelihood):
+def decoder_log_likelihood(logits, x, likelihood, log_scale=None):
     """log p(x | z) in nats, summed over pixels (see the module's note on what it means)."""
-    log_p = -reconstruction_nll(logits, x.expand_as(logits), likelihood)
-    if likelihood == "gaussian":
+    log_p = -reconstruction_nll(logits, x.expand_as(logits), likelihood, log_scale)
+    if likelihood == "gaussian_fixed":
         log_p = log_p - 0.5 * x.shape[-1] * math.log(math.pi)
     return log_p
 
@@ -40,7 +42,7 @@ def log_weights(model, x, likelihood, k):
     mu, logvar = model.posterior(x)
     std = torch.exp(0.5 * logvar)
     z = mu + std * torch.randn((k, *mu.shape), device=mu.device)
-    log_p_x = decoder_log_likelihood(model.decode(z), x, likelihood)
+    log_p_x = decoder_log_likelihood(model.decode(z), x, likelihood, model.log_scale)
     return log_p_x + log_normal(z, model.prior_mean, model.prior_std) - log_normal(z, mu, std)
 
 

@@ -3,10 +3,13 @@
 Reconstruction terms are per-example sums over pixels, averaged over the batch, so a
 β means the same thing for an AE, a VAE and a β-VAE.
 """
+import math
+
 import torch
 import torch.nn.functional as F
 
-LIKELIHOODS = ("bernoulli", "gaussian")
+LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_fixed")
+SCALE_FLOOR = 0.01       # the learned Gaussian's σ never goes below this (a density on 8-bit pixels)
 
 
 def check_likelihood(likelihood):
@@ -14,17 +17,32 @@ def check_likelihood(likelihood):
         raise ValueError(f"likelihood={likelihood!r} is not known; allowed: {', '.join(LIKELIHOODS)}")
 
 
-def reconstruction_nll(logits, x, likelihood):
-    """Per-example negative log-likelihood (sum over pixels, up to constants), shape x.shape[:-1].
+def reconstruction_nll(logits, x, likelihood, log_scale=None):
+    """Per-example negative log-likelihood of `x` given the decoder's output, nats summed over
+    pixels, shape x.shape[:-1].
 
-    bernoulli: binary cross-entropy from logits; gaussian: squared error of sigmoid(logits)
-    (a Gaussian with fixed variance 1/2, the study's summed MSE).
+    bernoulli: binary cross-entropy from logits. gaussian: N(x; sigmoid(logits), σ² I) with the
+    model's learned shared σ (`log_scale`, floored at SCALE_FLOOR), normaliser included.
+    gaussian_fixed: the study's summed squared error of sigmoid(logits), i.e. a Gaussian with
+    σ² = ½ up to its constant (D/2)·log π.
     """
     if likelihood == "bernoulli":
         return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
-    if likelihood == "gaussian":
+    if likelihood == "gaussian_fixed":
         return (torch.sigmoid(logits) - x).pow(2).sum(-1)
+    if likelihood == "gaussian":
+        if log_scale is None:
+            raise ValueError("likelihood='gaussian' needs the model's learned log_scale")
+        log_sigma = log_scale.clamp(min=math.log(SCALE_FLOOR))
+        squared = ((torch.sigmoid(logits) - x).pow(2) * (0.5 * torch.exp(-2 * log_sigma))).sum(-1)
+        return squared + x.shape[-1] * (log_sigma.squeeze(-1) + 0.5 * math.log(2 * math.pi))
     check_likelihood(likelihood)
+
+
+def scale_of(model):
+    """The pixel std σ of a model's learned Gaussian likelihood (floored), or None."""
+    log_scale = getattr(model, "log_scale", None)
+    return None if log_scale is None else float(log_scale.detach().clamp(min=math.log(SCALE_FLOOR)).exp().max())
 
 
 def kl_divergence(mu, logvar, prior_mean=None, prior_std=None):
@@ -41,7 +59,7 @@ def loss_terms(model, out, x, likelihood, beta):
 
     The mean is over the batch axis (the last but one): a stack of K models gives K values each.
     """
-    recon = reconstruction_nll(out.logits, x, likelihood).mean(-1)
+    recon = reconstruction_nll(out.logits, x, likelihood, out.log_scale).mean(-1)
     if out.mu is None:
         kl = torch.zeros_like(recon)
     else:

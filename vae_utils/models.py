@@ -1,10 +1,12 @@
 """The study's "dynamic" MLP autoencoders: widths narrow linearly from d_x to d_z."""
+import math
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
 MODELS = ("ae", "vae")
+SCALE_INIT = 0.1         # initial pixel std σ of a learned Gaussian likelihood
 
 
 def layer_widths(d_x, d_z, n_layers):
@@ -38,18 +40,25 @@ class Output(NamedTuple):
     z: torch.Tensor               # the code that was decoded
     mu: torch.Tensor | None = None
     logvar: torch.Tensor | None = None
+    log_scale: torch.Tensor | None = None   # log σ of a learned Gaussian likelihood, else None
 
 
 class AE(nn.Module):
     """Deterministic autoencoder: linear code, decoder mirrors the encoder, logits out."""
     kind = "ae"
 
-    def __init__(self, d_x, d_z, n_layers):
+    def __init__(self, d_x, d_z, n_layers, learned_scale=False):
         super().__init__()
         self.widths = layer_widths(d_x, d_z, n_layers)
         self.d_z = d_z
         self.encoder = mlp(self.widths)
         self.decoder = mlp(self.widths[::-1])
+        self.add_scale(learned_scale)
+
+    def add_scale(self, learned):
+        """With `learned`, one shared log σ (the pixel std of a Gaussian likelihood), trained with
+        the weights; otherwise none (log_scale is None)."""
+        self.log_scale = nn.Parameter(torch.full((1,), math.log(SCALE_INIT))) if learned else None
 
     def encode(self, x):
         """The code of x (for a VAE: the posterior mean)."""
@@ -60,14 +69,14 @@ class AE(nn.Module):
 
     def forward(self, x, sample=True):
         z = self.encoder(x)
-        return Output(self.decoder(z), z)
+        return Output(self.decoder(z), z, log_scale=self.log_scale)
 
 
 class VAE(AE):
     """Gaussian-encoder VAE with a diagonal Gaussian prior (N(0, I) unless given)."""
     kind = "vae"
 
-    def __init__(self, d_x, d_z, n_layers, prior_mean=None, prior_std=None):
+    def __init__(self, d_x, d_z, n_layers, prior_mean=None, prior_std=None, learned_scale=False):
         nn.Module.__init__(self)
         self.widths = layer_widths(d_x, d_z, n_layers)
         self.d_z = d_z
@@ -81,6 +90,7 @@ class VAE(AE):
         std = torch.ones(d_z) if prior_std is None else torch.as_tensor(prior_std, dtype=torch.float32)
         self.register_buffer("prior_mean", mean)
         self.register_buffer("prior_std", std)
+        self.add_scale(learned_scale)
 
     def posterior(self, x):
         h = self.encoder(x)
@@ -92,7 +102,7 @@ class VAE(AE):
     def forward(self, x, sample=True):
         mu, logvar = self.posterior(x)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample else mu
-        return Output(self.decoder(z), z, mu, logvar)
+        return Output(self.decoder(z), z, mu, logvar, self.log_scale)
 
     def sample_prior(self, n, generator=None):
         eps = torch.randn(n, self.d_z, generator=generator).to(self.prior_mean.device)
@@ -110,8 +120,10 @@ def check_prior(kind, d_z, prior_mean, prior_std):
         raise ValueError(f"prior_std={list(prior_std)} is not allowed; every entry must be > 0")
 
 
-def build_model(kind, d_x, d_z, n_layers, prior_mean=None, prior_std=None):
+def build_model(kind, d_x, d_z, n_layers, prior_mean=None, prior_std=None, learned_scale=False):
     if kind not in MODELS:
         raise ValueError(f"model={kind!r} is not known; allowed: {', '.join(MODELS)}")
     check_prior(kind, d_z, prior_mean, prior_std)
-    return AE(d_x, d_z, n_layers) if kind == "ae" else VAE(d_x, d_z, n_layers, prior_mean, prior_std)
+    if kind == "ae":
+        return AE(d_x, d_z, n_layers, learned_scale)
+    return VAE(d_x, d_z, n_layers, prior_mean, prior_std, learned_scale)

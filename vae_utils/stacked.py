@@ -94,15 +94,17 @@ class StackedAutoencoder(nn.Module):
         if self.kind == "vae":
             self.register_buffer("prior_mean", torch.stack([m.prior_mean for m in members]).unsqueeze(1))
             self.register_buffer("prior_std", torch.stack([m.prior_std for m in members]).unsqueeze(1))
+        self.log_scale = (None if members[0].log_scale is None else           # (K, 1, 1): one σ per member
+                          nn.Parameter(torch.stack([m.log_scale.detach() for m in members]).unsqueeze(1)))
 
     def forward(self, x, eps=None):             # x: (K, batch, d_x); eps: (K, batch, d_z) for a VAE
         if self.kind == "ae":
             z = self.encoder(x)
-            return Output(self.decoder(z), z)
+            return Output(self.decoder(z), z, log_scale=self.log_scale)
         h = self.encoder(x)
         mu, logvar = self.mu_head(h), self.logvar_head(h)
         z = mu + eps * torch.exp(0.5 * logvar)
-        return Output(self.decoder(z), z, mu, logvar)
+        return Output(self.decoder(z), z, mu, logvar, self.log_scale)
 
     def write_back(self):
         for part in self.parts:
@@ -111,6 +113,10 @@ class StackedAutoencoder(nn.Module):
                        for member in self.members]
             for k, layer in enumerate(stacked):
                 layer.write_back([layers[k] for layers in singles])
+        if self.log_scale is not None:
+            with torch.no_grad():
+                for member, log_scale in zip(self.members, self.log_scale):
+                    member.log_scale.copy_(log_scale[0])
 
 
 class StackedTrainer:
@@ -189,6 +195,8 @@ class StackedTrainer:
             if isinstance(layer, StackedLinear):
                 layer.weight = nn.Parameter(layer.weight.index_select(0, idx))
                 layer.bias = nn.Parameter(layer.bias.index_select(0, idx))
+        if self.model.log_scale is not None:
+            self.model.log_scale = nn.Parameter(self.model.log_scale.index_select(0, idx))
         if self.kind == "vae":
             self.model.prior_mean = self.model.prior_mean.index_select(0, idx)
             self.model.prior_std = self.model.prior_std.index_select(0, idx)

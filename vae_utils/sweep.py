@@ -4,18 +4,20 @@ parameters, its calls and its narrative; everything it would otherwise copy from
 notebook is here.
 """
 import math
+from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import convergence, experiments, figures, protocol, stats, tables, verdicts
-from .data import dataset_info, entropy_floor, load_dataset
+from . import baselines, convergence, experiments, figures, protocol, stats, tables, verdicts
+from .data import config_split, dataset_info, entropy_floor, load_dataset
 from .likelihood import importance_weighted_bound
+from .losses import scale_of
 from .paths import output_dir, run_name
 from .plotting import savefig
 
-SHOWN = ["test_recon", "test_recon_excess", "test_bce", "test_mse", "test_kl", "test_elbo", "test_iw",
+SHOWN = ["test_recon", "test_recon_excess", "test_bce", "test_mse", "test_kl", "test_elbo", "test_iw", "sigma",
          "epochs_run", "parameters", "train_seconds"]
 MODELS = ("ae", "vae")
 CLAIM = "AE reconstructs better than VAE"
@@ -28,7 +30,9 @@ class Sweep:
 
     The primary metric of the reconstruction claim is `test_recon`: the reconstruction term of
     the test images at the posterior mean, in nats per image (Bernoulli: BCE summed over
-    pixels; Frey Face: the study's σ² = ½ Gaussian, squared error summed over pixels).
+    pixels; Frey Face: the Gaussian negative log-likelihood with the model's learned σ, on
+    dequantised pixels). Gaussian data also get the trivial baselines (`baselines`): a setting
+    whose models do not beat the nearest training image is not counted.
     """
 
     metric = "test_recon"
@@ -44,7 +48,7 @@ class Sweep:
         self.data = load_dataset(dataset)
         self.floor = entropy_floor(self.data.test_x) if self.info.likelihood == "bernoulli" else np.nan
         self.tables = output_dir(profile, "tables")
-        self.key_figures, self.limited = [], set()
+        self.key_figures, self.limited, self.baseline = [], set(), None
 
     def describe(self):
         p = self.protocol
@@ -69,11 +73,55 @@ class Sweep:
         self.runs["test_iw"] = [float(importance_weighted_bound(r.model, self.data.test_x, c.likelihood,
                                                                  iw_samples).mean())
                                 if c.model == "vae" else np.nan for c, r in self.results.items()]
+        if self.info.likelihood == "gaussian":
+            self.runs["sigma"] = [scale_of(r.model) for r in self.results.values()]
         self.history = tables.history_table(self.results)
         assert len(self.runs) == len(self.configs)
         assert self.runs[["test_recon", "test_bce", "test_mse", "test_loss"]].notna().all().all()
         self.runs.to_csv(self.tables / f"{self.tag}-runs.csv", index=False)
         return f"training time of these models: {self.runs['train_seconds'].sum() / 60:.1f} min"
+
+    def baselines(self):
+        """Gaussian data: the mean training image and the nearest training image, from each
+        repeat's own training images, scored on the test set as the models are (mean ± std over
+        repeats; None for Bernoulli data). Settings whose models (AE or VAE, mean over repeats)
+        do not beat the nearest training image are marked below-baseline in the verdicts."""
+        likelihood = self.configs[0].likelihood
+        if likelihood == "bernoulli":
+            return None
+        first = {c.repeat: c for c in self.configs}
+        train_sets = [self.data.train_x[config_split(first[r], len(self.data.train_x))[0]] for r in self.repeats]
+        table = baselines.reconstruction_baselines(train_sets, self.data.test_x, likelihood)
+        table.to_csv(self.tables / f"{self.tag}-baselines.csv", index=False)
+        self.baseline = table.groupby("baseline")[["test_mse", "test_recon"]].mean()
+        return table.groupby("baseline", sort=False)[["test_mse", "test_recon"]].agg(["mean", "std"])
+
+    def original_protocol(self):
+        """Gaussian data: this sweep's VAEs retrained with the study's fixed σ² = ½ (summed
+        squared error), beside the learned-σ VAEs, per setting: test KL, MSE per pixel, σ and
+        the effective β. Dividing the fixed-σ objective by 2σ̂² (σ̂² its own residual variance)
+        gives a calibrated Gaussian's NLL with the KL weighted by β = 1 / (2σ̂²), so a small
+        residual variance means a large β, and a collapsed posterior."""
+        configs = [replace(c, likelihood="gaussian_fixed") for c in self.configs if c.model == "vae"]
+        fixed = tables.results_table(experiments.run_all(configs))
+        fixed["protocol"], fixed["sigma"] = "study: fixed σ² = ½", math.sqrt(0.5)
+        fixed["effective_beta"] = 1 / (2 * fixed["test_mse"])
+        learned = self.runs[self.runs["model"] == "vae"].assign(protocol="learned σ", effective_beta=1.0)
+        both = pd.concat([learned, fixed], ignore_index=True)
+        both.to_csv(self.tables / f"{self.tag}-original_protocol.csv", index=False)
+        shown = ["test_kl", "test_mse", "sigma", "effective_beta"]
+        summary = stats.summarise(both, list(self.axes) + ["protocol"], shown)
+        return tables.mean_std_table(summary, list(self.axes) + ["protocol"], shown)
+
+    def below_baseline(self, by):
+        """Settings (values of `by`) where the AE or the VAE does not beat the nearest training
+        image on the primary metric (means over repeats); empty without baselines."""
+        if self.baseline is None:
+            return []
+        lookup = self.baseline.loc["nearest training image", self.metric]
+        means = self.runs.groupby(by + ["model"])[self.metric].mean().unstack("model")
+        return [dict(zip(by, key if isinstance(key, tuple) else (key,)))
+                for key, row in means.iterrows() if (row >= lookup).any()]
 
     def convergence(self):
         """Per setting and model: epochs run, best epoch, the final gain of the validation loss
@@ -180,8 +228,9 @@ class Sweep:
         against log2 of the axis over all its values, whose smallest effect that matters is
         `min_effect` across the whole range. Optimisation-limited settings are marked, not counted."""
         gaps = self.gaps(by)
+        below = {verdicts.condition_of(s, by) for s in self.below_baseline(by)}
         rows = verdicts.verdict_rows(self.notebook, self.dataset, CLAIM, gaps, by, +1, self.alpha,
-                                     self.limited_conditions(gaps, by))
+                                     self.limited_conditions(gaps, by), below_baseline=below)
         if trend:
             values = sorted(self.runs[trend].unique())
             margin = self.min_effect / math.log2(values[-1] / values[0])

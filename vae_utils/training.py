@@ -113,7 +113,7 @@ def make_optimizer(model, lr, capturable=False):
 def model_for(config):
     """The (untrained) model a training config describes: the one config → model function."""
     return build_model(config.model, dataset_info(config.dataset).d_x, config.d_z, config.n_layers,
-                       config.prior_mean, config.prior_std)
+                       config.prior_mean, config.prior_std, learned_scale=config.likelihood == "gaussian")
 
 
 def init_model(config):

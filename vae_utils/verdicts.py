@@ -10,7 +10,7 @@ from .stats import holm
 
 COLUMNS = ["notebook", "dataset", "claim", "condition", "metric", "value", "ci_low", "ci_high",
            "n", "min_effect", "p", "p_holm", "p_equiv_holm", "holds"]
-OUTCOMES = ("yes", "no", "equivalent", "inconclusive", "optimisation-limited")
+OUTCOMES = ("yes", "no", "equivalent", "inconclusive", "optimisation-limited", "below-baseline")
 
 
 def decide(value, p_holm, p_equiv_holm, min_effect, direction, alpha=0.05, equivalence=False):
@@ -43,11 +43,13 @@ def condition_of(row, columns):
 
 
 def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, alpha=0.05, limited=(),
-                 equivalence=False):
+                 equivalence=False, below_baseline=()):
     """Verdict rows for one claim's family of conditions, from a `stats.paired_gap` (or
     `stats.gap_slope`) table, whose `margin` is the smallest effect that matters: Holm-adjusted
     within the family. Conditions in `limited` (condition strings) are not counted: their
-    models did not train, and the row says so. `equivalence`: a claim of sameness (`decide`)."""
+    models did not train, and the row says so; nor are those in `below_baseline`, where the
+    models do not beat a trivial baseline (`vae_utils.baselines`). `equivalence`: a claim of
+    sameness (`decide`)."""
     rows = []
     for _, g in gaps.iterrows():
         condition = condition_of(g, condition_columns)
@@ -57,13 +59,14 @@ def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, a
     table = pd.DataFrame(rows)
     if table.empty:
         return pd.DataFrame(columns=COLUMNS)
-    counted = ~table["condition"].isin(set(limited))
+    counted = ~table["condition"].isin(set(limited) | set(below_baseline))
     table["p_holm"] = np.nan
     table["p_equiv_holm"] = np.nan
     table.loc[counted, "p_holm"] = holm(table.loc[counted, "p"])
     table.loc[counted, "p_equiv_holm"] = holm(table.loc[counted, "p_equiv"])
     table["holds"] = [decide(r.value, r.p_holm, r.p_equiv_holm, r.min_effect, direction, alpha, equivalence)
-                      if ok else "optimisation-limited" for r, ok in zip(table.itertuples(), counted)]
+                      if ok else "optimisation-limited" if r.condition in set(limited) else "below-baseline"
+                      for r, ok in zip(table.itertuples(), counted)]
     return table[COLUMNS]
 
 
