@@ -104,3 +104,15 @@ def test_frey_face_loads_as_28x20_gaussian_images():
     assert ds.train_x.shape == (1685, 560) and ds.test_x.shape == (200, 560)
     assert ds.train_y is None
     assert 0.0 < ds.train_x.min() and ds.train_x.max() < 1.0   # raw pixels run from 8 to 238
+
+
+@pytest.mark.skipif(not (data.data_dir() / "MNIST" / "raw").exists(), reason="MNIST not available (set VAE_DATA_DIR)")
+def test_binarized_mnist_is_binary_with_grey_probabilities_for_training():
+    ds = data.load_dataset("binarized_mnist")
+    grey = data.load_dataset("mnist")
+    assert set(ds.train_x.unique().tolist()) == {0.0, 1.0} and set(ds.test_x.unique().tolist()) == {0.0, 1.0}
+    assert torch.equal(ds.train_p, grey.train_x) and torch.equal(ds.train_y, grey.train_y)
+    # a pixel of grey level p is 1 about p of the time, and the fixed draws are repeatable
+    assert abs(float(ds.test_x.mean() - grey.test_x.mean())) < 0.002
+    assert torch.equal(ds.test_x, data.binarise(grey.test_x, data.BINARISE_SEEDS["test"]))
+    assert ds.likelihood == "bernoulli" and ds.image_shape == (28, 28)

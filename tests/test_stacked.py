@@ -186,3 +186,24 @@ def test_cuda_graph_vae_training_is_deterministic(tiny_data):
     cpu = stacked.fit_stacked(configs, device="cpu", progress=False)
     for g, c in zip(first, cpu):      # other noise draws, same data: close, not equal
         assert math.isclose(g.test["test_loss"], c.test["test_loss"], rel_tol=0.05)
+
+
+@pytest.mark.parametrize("model", ["ae", "vae"])
+def test_dynamically_binarised_training_matches_fit(tiny_data, model, monkeypatch):
+    # binarized_mnist-like data: binary stored images, grey probabilities binarised anew per batch
+    g = torch.Generator().manual_seed(5)
+    ds = ImageData("mnist", (tiny_data.train_x > 0.5).float(), tiny_data.train_y, tiny_data.test_x.round(),
+                   tiny_data.test_y, (28, 28), "bernoulli", train_p=tiny_data.train_x)
+    for module in (training, stacked):
+        monkeypatch.setattr(module, "load_dataset", lambda name: ds)
+    configs = member_configs(model, max_epochs=2)
+    together = stacked.fit_stacked(configs, device=CPU, progress=False)
+    for config, result in zip(configs, together):
+        alone = training.fit(config, device=CPU, progress=False)
+        for key in ("train_loss", "val_loss"):
+            assert_close(result.history[-1][key], alone.history[-1][key], f"{config.label()} {key}")
+    # the batches really are binarised anew: training on the stored binary images differs
+    monkeypatch.setattr(training, "load_dataset", lambda name: ImageData(*[getattr(ds, f) for f in (
+        "name", "train_x", "train_y", "test_x", "test_y", "image_shape", "likelihood")]))
+    static = training.fit(configs[0], device=CPU, progress=False)
+    assert static.history[0]["train_loss"] != together[0].history[0]["train_loss"]

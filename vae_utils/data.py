@@ -1,6 +1,9 @@
 """Datasets as in-memory float tensors in [0, 1], and the train/validation splits.
 
 MNIST and Fashion-MNIST come through torchvision; Frey Face from `frey_rawface.mat`.
+`binarized_mnist` is MNIST with binary pixels, as in the likelihood literature (Burda et al.
+2016): training images are binarised anew each time a batch is drawn (dynamic binarisation:
+the grey levels are the probabilities), validation and test images once, with fixed seeds.
 The root folder is $VAE_DATA_DIR (default: `data/` in the repository).
 """
 import functools
@@ -20,6 +23,7 @@ FREY_FILE = "frey_rawface.mat"
 FREY_MD5 = "5aeb024d42b8a6091f30e5eb18c8a48d"
 FREY_TEST_FRACTION = 0.1
 FREY_SPLIT_SEED = 0
+BINARISE_SEEDS = {"train": 101, "test": 102}   # the fixed binarisations of binarized_mnist
 FREY_BLOCK = 50          # frames per contiguous block of the video; test blocks are drawn whole
 FREY_GAP = 10            # frames dropped on each side of a test block, so no training frame is its neighbour
 # Bumped when a dataset's images or split change, so cached models of the old data are not reused.
@@ -45,6 +49,7 @@ DATASETS = {
                                  ("T-shirt", "Trouser", "Pullover", "Dress", "Coat",
                                   "Sandal", "Shirt", "Sneaker", "Bag", "Boot")),
     "frey_face": DatasetInfo("frey_face", (28, 20), "gaussian", None),
+    "binarized_mnist": DatasetInfo("binarized_mnist", (28, 28), "bernoulli", tuple(str(i) for i in range(10))),
 }
 
 
@@ -69,6 +74,7 @@ class ImageData:
     test_y: torch.Tensor | None
     image_shape: tuple
     likelihood: str
+    train_p: torch.Tensor | None = None     # dynamic binarisation: each pixel's probability of 1
 
     @property
     def d_x(self):
@@ -170,13 +176,34 @@ def data_version(name):
     return DATA_VERSIONS.get(name, 1)
 
 
+def binarise(p, seed):
+    """Binary images drawn pixel by pixel with probabilities `p` (seeded)."""
+    return (torch.rand(p.shape, generator=torch.Generator().manual_seed(seed)) < p).float()
+
+
 @functools.lru_cache(maxsize=None)
 def load_dataset(name):
     """Load a dataset once per process (train and test sets, flattened, float32 in [0, 1])."""
     info = dataset_info(name)
+    if name == "binarized_mnist":
+        grey = load_dataset("mnist")
+        return ImageData(name, binarise(grey.train_x, BINARISE_SEEDS["train"]), grey.train_y,
+                         binarise(grey.test_x, BINARISE_SEEDS["test"]), grey.test_y, info.image_shape,
+                         info.likelihood, train_p=grey.train_x)
     loader = _load_frey_face if name == "frey_face" else functools.partial(_load_torchvision, name)
     train_x, train_y, test_x, test_y = loader()
     return ImageData(name, train_x, train_y, test_x, test_y, info.image_shape, info.likelihood)
+
+
+def binariser(config, device):
+    """The random stream of a config's dynamic binarisation (its own, so the other draws stay put)."""
+    return torch.Generator(device).manual_seed(config.seed * 1000 + config.repeat + 7919)
+
+
+def binarise_batch(p, generator):
+    """A batch binarised anew from its pixel probabilities `p` with `generator`'s stream."""
+    return (torch.rand(p.shape, generator=generator, device=p.device) < p).float()
+
 
 
 VAL_FRACTION = 0.1       # of each repeat's images, held out for validation (early stopping)

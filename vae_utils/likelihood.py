@@ -8,7 +8,8 @@ to log p(x). What p(x | z) means depends on the likelihood:
 - bernoulli: Π_d p_d^x_d (1 − p_d)^(1 − x_d). A normalised probability only for binary
   pixels; on grey levels it is not a density over [0, 1]^D, and the bound is then a bound on
   the log of that unnormalised function, comparable between models on the same images but
-  not with published numbers on binarised MNIST.
+  not with published numbers on binarised MNIST. On `binarized_mnist` (binary pixels) it is
+  a true bound on log p(x), comparable with published ones (Burda et al., Table 1).
 - gaussian: N(x; sigmoid(logits), σ² I) with the model's learned σ, normaliser included: a
   density over real-valued (dequantised) pixels.
 - gaussian_fixed: N(x; sigmoid(logits), ½ I), the study's summed squared error with its

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import config_split, load_dataset
+from .data import binarise_batch, binariser, config_split, load_dataset
 from .losses import loss_terms
 from .models import Output
 from .reproducibility import pick_device
@@ -144,7 +144,9 @@ class StackedTrainer:
         self.optimizer = make_optimizer(self.model, first.lr, capturable=device.type == "cuda")
         self.likelihood, self.d_z = first.likelihood, first.d_z
         self.beta = torch.tensor([float(c.beta) for c in configs], device=device)
-        self.x = data.train_x.to(device)
+        self.dynamic = data.train_p is not None       # binarised anew each batch (data.binarise_batch)
+        self.x = (data.train_p if self.dynamic else data.train_x).to(device)
+        self.binarisers = [binariser(c, device) for c in configs] if self.dynamic else []
         self.train_idx = torch.stack([t for t, _ in splits])
         self.val_x = [data.train_x[v].to(device) for _, v in splits]
         self.train_eval_x = [data.train_x[train_eval_subset(t, len(v))].to(device) for t, v in splits]
@@ -158,6 +160,8 @@ class StackedTrainer:
         self.graph, self.eager_steps = None, 0
         if device.type == "cuda" and self.kind == "vae":
             self.eps = torch.empty(k, self.n_full, self.batch, self.d_z, device=device)
+        if device.type == "cuda" and self.dynamic:      # each epoch's binarisation noise, drawn up front
+            self.uniform = torch.empty(k, self.n_full, self.batch, self.x.shape[1], device=device)
 
     @property
     def kind(self):
@@ -171,10 +175,18 @@ class StackedTrainer:
             return self.eps.index_select(1, self.step_no).squeeze(1)
         return torch.stack([torch.randn(size, self.d_z, generator=g, device=self.device) for g in self.noise])
 
+    def binarised(self, p, size):
+        """Dynamic binarisation of the batch probabilities `p` (K, size, d_x), member by member."""
+        if self.device.type == "cuda" and size == self.batch:
+            return (self.uniform.index_select(1, self.step_no).squeeze(1) < p).float()
+        return torch.stack([binarise_batch(pk, g) for pk, g in zip(p, self.binarisers)])
+
     def step(self, size):
         """One Adam step of every member on its next batch of `size` images; no host sync."""
         positions = self.step_no * self.batch + self.offsets[:size]
         xb = self.x[self.order[:, positions]]                 # (K, size, d_x)
+        if self.dynamic:
+            xb = self.binarised(xb, size)
         out = self.model(xb, self.noise_for(size))
         terms = loss_terms(self.model, out, xb, self.likelihood, self.beta)
         self.optimizer.zero_grad(set_to_none=True)
@@ -215,6 +227,9 @@ class StackedTrainer:
         self.sums = torch.zeros(len(positions), 3, device=self.device)
         if hasattr(self, "eps"):
             self.eps = self.eps.index_select(0, idx)
+        if hasattr(self, "uniform"):
+            self.uniform = self.uniform.index_select(0, idx)
+        self.binarisers = pick(self.binarisers) if self.dynamic else []
         self.graph, self.eager_steps = None, 0            # a CUDA graph is captured anew
 
     def full_step(self):
@@ -246,6 +261,9 @@ class StackedTrainer:
         if self.device.type == "cuda" and self.kind == "vae":
             for eps, g in zip(self.eps, self.noise):
                 eps.normal_(generator=g)
+        if self.device.type == "cuda" and self.dynamic:
+            for uniform, g in zip(self.uniform, self.binarisers):
+                uniform.uniform_(generator=g)
         for _ in range(self.n_full):
             self.full_step()
         if self.rest:

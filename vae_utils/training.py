@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from .data import DATASETS, check_split, config_split, dataset_info, load_dataset
+from .data import DATASETS, binarise_batch, binariser, check_split, config_split, dataset_info, load_dataset
 from .losses import check_likelihood, loss_terms, pixel_metrics
 from .models import MODELS, build_model, check_prior, layer_widths
 from .reproducibility import pick_device, seed_everything
@@ -181,14 +181,15 @@ def train_eval_subset(train_idx, n_val):
     return train_idx[:n_val]
 
 
-def train_epoch(model, optimizer, x_train, batch_size, generator, likelihood, beta):
-    """One pass over `x_train` in seeded random batches; returns mean [loss, recon, kl]."""
+def train_epoch(model, optimizer, x_train, batch_size, generator, likelihood, beta, binarise=None):
+    """One pass over `x_train` in seeded random batches; returns mean [loss, recon, kl].
+    With a `binarise` generator, `x_train` holds pixel probabilities and each batch is binarised anew."""
     model.train()
     device = x_train.device
     order = torch.randperm(len(x_train), generator=generator).to(device)
     sums = torch.zeros(3, device=device)
     for batch in order.split(batch_size):
-        xb = x_train[batch]
+        xb = x_train[batch] if binarise is None else binarise_batch(x_train[batch], binarise)
         terms = loss_terms(model, model(xb), xb, likelihood, beta)
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
@@ -219,11 +220,13 @@ def fit(config, device=None, progress=True):
     device = pick_device(device)
     data = load_dataset(config.dataset)
     train_idx, val_idx = config_split(config, len(data.train_x))
-    x_train = data.train_x[train_idx].to(device)
+    dynamic = data.train_p is not None                # binarised anew each batch from the probabilities
+    x_train = (data.train_p if dynamic else data.train_x)[train_idx].to(device)
     x_val = data.train_x[val_idx].to(device)
     x_train_eval = data.train_x[train_eval_subset(train_idx, len(val_idx))].to(device)
 
     model, generator = init_model(config)
+    binarise = binariser(config, device) if dynamic else None
     model.to(device)
     optimizer = make_optimizer(model, config.lr)
     stopper = EarlyStopping(config.patience, config.min_delta)
@@ -233,7 +236,7 @@ def fit(config, device=None, progress=True):
                   **({} if progress else {"disable": True}))   # TQDM_DISABLE=1 also silences it
     for epoch in epochs:
         train = train_epoch(model, optimizer, x_train, config.batch_size, generator,
-                            config.likelihood, config.beta)
+                            config.likelihood, config.beta, binarise)
         if not all(math.isfinite(v) for v in train):
             raise FloatingPointError(f"non-finite training loss at epoch {epoch} for {config}")
         history.append(epoch_record(epoch, model, x_train_eval, x_val, config, train,
