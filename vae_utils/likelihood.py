@@ -48,14 +48,16 @@ def log_weights(model, x, likelihood, k):
 
 
 @torch.no_grad()
-def importance_weighted_bound(model, x, likelihood, k=50, batch_size=500, seed=EVAL_NOISE_SEED):
+def importance_weighted_bound(model, x, likelihood, k=50, batch_size=None, seed=EVAL_NOISE_SEED):
     """L_k for every image of `x` (a tensor of shape (len(x),), nats), from a fixed seed; the
-    caller's random stream is left as it was. k = 1 is a one-sample estimate of the ELBO."""
+    caller's random stream is left as it was. k = 1 is a one-sample estimate of the ELBO.
+    Images go `batch_size` at a time (default: about 25,000 samples per batch, at most 500 images)."""
     check_likelihood(likelihood)
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"k={k!r} is not allowed; it must be an integer >= 1")
     if not hasattr(model, "posterior"):
         raise ValueError("the importance-weighted bound needs a VAE (an AE has no posterior)")
+    batch_size = batch_size or max(1, min(500, 25000 // k))
     model.eval()
     device = next(model.parameters()).device
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
