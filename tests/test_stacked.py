@@ -87,13 +87,13 @@ def test_one_epoch_matches_fit_member_by_member(tiny_data, model, likelihood):
             assert_close(result.test[key], alone.test[key], f"{config.label()} {key}")
 
 
-# the learned-σ members run 40 epochs, over which the last-bit differences grow (measured: 3e-5)
-@pytest.mark.parametrize("model, likelihood, min_delta, rtol", [("ae", "bernoulli", 0.001, RTOL),
-                                                                ("vae", "bernoulli", 0.001, RTOL),
-                                                                ("vae", "gaussian", 0.01, 1e-3)])
-def test_each_member_stops_early_as_fit_would(tiny_data, model, likelihood, min_delta, rtol, monkeypatch):
+# (learned-σ members: 8 epochs, 3 of the 4 to the cap, so the last-bit differences grow a little)
+@pytest.mark.parametrize("model, likelihood, max_epochs, min_delta, rtol", [("ae", "bernoulli", 40, 0.001, RTOL),
+                                                                            ("vae", "bernoulli", 40, 0.001, RTOL),
+                                                                            ("vae", "gaussian", 8, 0.01, 1e-4)])
+def test_each_member_stops_early_as_fit_would(tiny_data, model, likelihood, max_epochs, min_delta, rtol, monkeypatch):
     # members that stop at different epochs leave the stack; the others must go on as `fit` would
-    configs = member_configs(model, likelihood=likelihood, max_epochs=40, patience=2, min_delta=min_delta)
+    configs = member_configs(model, likelihood=likelihood, max_epochs=max_epochs, patience=2, min_delta=min_delta)
     kept = []
     keep = stacked.StackedTrainer.keep
     monkeypatch.setattr(stacked.StackedTrainer, "keep", lambda self, p: kept.append(list(p)) or keep(self, p))
