@@ -191,7 +191,6 @@ def test_cuda_graph_vae_training_is_deterministic(tiny_data):
 @pytest.mark.parametrize("model", ["ae", "vae"])
 def test_dynamically_binarised_training_matches_fit(tiny_data, model, monkeypatch):
     # binarized_mnist-like data: binary stored images, grey probabilities binarised anew per batch
-    g = torch.Generator().manual_seed(5)
     ds = ImageData("mnist", (tiny_data.train_x > 0.5).float(), tiny_data.train_y, tiny_data.test_x.round(),
                    tiny_data.test_y, (28, 28), "bernoulli", train_p=tiny_data.train_x)
     for module in (training, stacked):
