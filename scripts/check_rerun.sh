@@ -18,7 +18,10 @@ runs=${CHECK_RUNS:-$(ls params/quick/[0-9]*.yaml | xargs -n1 basename | sed 's/\
 # run 0: the verdicts nbval's executions wrote (models trained in-process, not loaded)
 test -d "$out/verdicts" || { echo "check_rerun: no verdicts in $out: run make nbval (make test) first" >&2; exit 1; }
 mkdir -p "$keep/0-nbval"
-for run in $runs; do cp "$out/verdicts/$run.csv" "$keep/0-nbval/"; done
+copy_verdicts() {   # the runs' verdict files (a run without verdicts, e.g. the theory notebook, has none)
+  for run in $runs; do if [ -f "$out/verdicts/$run.csv" ]; then cp "$out/verdicts/$run.csv" "$1/"; fi; done
+}
+copy_verdicts "$keep/0-nbval"
 n=0
 for kind in ${RUNS:-j2}; do
   n=$((n + 1)); pass=$n-$kind
@@ -28,7 +31,7 @@ for kind in ${RUNS:-j2}; do
   if [ "$kind" = serial ]; then make --no-print-directory QUICK=1 $targets; else make --no-print-directory -j2 QUICK=1 $targets; fi
   echo "check_rerun: $(echo $runs | wc -w) quick runs again ($pass) in $(( $(date +%s) - start )) s"
   mkdir -p "$keep/$pass"
-  for run in $runs; do cp "$out/verdicts/$run.csv" "$keep/$pass/"; done
+  copy_verdicts "$keep/$pass"
 done
 .venv/bin/python scripts/report.py quick > /dev/null
 models > "$keep/models-after"
