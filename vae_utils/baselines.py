@@ -3,7 +3,6 @@ or look up the nearest training image (pixel distance). Scored like the models' 
 per-pixel MSE, and the primary metric `test_recon` in nats per image under the likelihood."""
 import math
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -46,8 +45,3 @@ def reconstruction_baselines(train_sets, test_x, likelihood):
                          "test_recon": gaussian_recon(mse, test_x.shape[1], likelihood)})
     return pd.DataFrame(rows)
 
-
-def adjacent_share(train_idx, test_idx):
-    """Share of test frames (indices into one video) whose neighbour frame is a training frame."""
-    train = set(np.asarray(train_idx).tolist())
-    return float(np.mean([(i - 1 in train) or (i + 1 in train) for i in np.asarray(test_idx).tolist()]))

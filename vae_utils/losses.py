@@ -33,7 +33,7 @@ def reconstruction_nll(logits, x, likelihood, log_scale=None):
     if likelihood == "gaussian":
         if log_scale is None:
             raise ValueError("likelihood='gaussian' needs the model's learned log_scale")
-        log_sigma = log_scale.clamp(min=math.log(SCALE_FLOOR))
+        log_sigma = floored(log_scale)
         squared = ((torch.sigmoid(logits) - x).pow(2) * (0.5 * torch.exp(-2 * log_sigma))).sum(-1)
         return squared + x.shape[-1] * (log_sigma.squeeze(-1) + 0.5 * math.log(2 * math.pi))
     check_likelihood(likelihood)
@@ -42,7 +42,12 @@ def reconstruction_nll(logits, x, likelihood, log_scale=None):
 def scale_of(model):
     """The pixel std σ of a model's learned Gaussian likelihood (floored), or None."""
     log_scale = getattr(model, "log_scale", None)
-    return None if log_scale is None else float(log_scale.detach().clamp(min=math.log(SCALE_FLOOR)).exp().max())
+    return None if log_scale is None else float(floored(log_scale.detach()).exp().max())
+
+
+def floored(log_scale):
+    """log σ of a learned Gaussian likelihood, never below log SCALE_FLOOR."""
+    return log_scale.clamp(min=math.log(SCALE_FLOOR))
 
 
 def kl_divergence(mu, logvar, prior_mean=None, prior_std=None):

@@ -94,8 +94,9 @@ class Sweep:
         train_sets = [self.data.train_x[config_split(first[r], len(self.data.train_x))[0]] for r in self.repeats]
         table = baselines.reconstruction_baselines(train_sets, self.data.test_x, likelihood)
         table.to_csv(self.tables / f"{self.tag}-baselines.csv", index=False)
-        self.baseline = table.groupby("baseline")[["test_mse", "test_recon"]].mean()
-        return table.groupby("baseline", sort=False)[["test_mse", "test_recon"]].agg(["mean", "std"])
+        summary = table.groupby("baseline", sort=False)[["test_mse", "test_recon"]].agg(["mean", "std"])
+        self.baseline = summary.xs("mean", axis=1, level=1)
+        return summary
 
     def original_protocol(self):
         """Gaussian data: this sweep's VAEs retrained with the study's fixed σ² = ½ (summed
