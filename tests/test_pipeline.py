@@ -152,3 +152,14 @@ def test_no_table_is_built_and_silently_dropped(notebook):
             value = stmt.value if isinstance(stmt, ast.Expr) else None
             if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
                 assert value.func.attr not in DISCARDING_METHODS, f"{notebook.name}: {ast.unparse(stmt)}"
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
+def test_papermill_reads_every_parameter_of_every_notebook(notebook):
+    """papermill skips a parameter line it cannot parse (e.g. a comment holding '='), and the
+    parameter files that set it then fail as 'unknown'; every assigned name must be declared."""
+    cell = next(c for c in nbformat.read(notebook, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+    assigned = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+                for t in node.targets if isinstance(t, ast.Name)}
+    declared = set(papermill.inspect_notebook(str(notebook)))
+    assert assigned and assigned == declared, f"papermill cannot read {sorted(assigned - declared)}"
