@@ -13,16 +13,23 @@ ifeq ($(QUICK),1)
 PROFILE  := quick
 endif
 PROFILE  ?= default
+# DRY=1: the profile's dry run (every run, its real grid, tiny budgets from params/dry.yaml) into
+# results/profiles/<profile>-dry/, e.g. `make all PROFILE=paper DRY=1` (CI runs it on every commit).
+ifeq ($(DRY),1)
+override PROFILE := $(PROFILE)-dry
+endif
+BASE     := $(patsubst %-dry,%,$(PROFILE))
+DRY_DEPS := $(if $(filter-out $(BASE),$(PROFILE)),params/dry.yaml)
 # The profile's results folder, from the one place that knows it (vae_utils/paths.py).
 OUT      := $(shell python3 vae_utils/paths.py $(PROFILE))
-$(if $(OUT),,$(error PROFILE=$(PROFILE) is not known; allowed: default, quick, paper))
+$(if $(OUT),,$(error PROFILE=$(PROFILE) is not known; allowed: default, quick, paper (DRY=1: its dry run)))
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # One run per parameter file: params/<profile>/<notebook>[--<variant>].yaml -> <OUT>/notebooks/<same>.ipynb;
 # params/<profile>/protocol.yaml is the training protocol every run of the profile shares.
-PARAMS    := $(sort $(wildcard params/$(PROFILE)/[0-9]*.yaml))
-PROTOCOL  := params/$(PROFILE)/protocol.yaml
-RUNS      := $(patsubst params/$(PROFILE)/%.yaml,%,$(PARAMS))
+PARAMS    := $(sort $(wildcard params/$(BASE)/[0-9]*.yaml))
+PROTOCOL  := params/$(BASE)/protocol.yaml
+RUNS      := $(patsubst params/$(BASE)/%.yaml,%,$(PARAMS))
 NB_OUT    := $(shell python3 vae_utils/paths.py $(PROFILE) notebooks)
 EXECUTED  := $(patsubst %,$(NB_OUT)/%.ipynb,$(RUNS))
 notebook_of = notebooks/$(firstword $(subst --, ,$(1))).ipynb
@@ -33,13 +40,12 @@ export TQDM_DISABLE ?= 1
 
 .PHONY: all help venv test unit nbval lint lab bench clean clean-cache check-params
 
-check-params: # every notebook needs a parameter file in the profile, every parameter file a notebook
+check-params: | $(STAMP) ## check every run's parameter and protocol files (names, types), before any training
 	@test -f $(PROTOCOL) || { echo "missing $(PROTOCOL) (the profile's training protocol)" >&2; exit 1; }
 	@for nb in $(NOTEBOOKS); do name=$$(basename $$nb .ipynb); \
-	  { ls params/$(PROFILE)/$$name.yaml params/$(PROFILE)/$$name--*.yaml 2>/dev/null || true; } | grep -q . || \
-	  { echo "no parameter file params/$(PROFILE)/$$name[--variant].yaml for $$nb" >&2; exit 1; }; done
-	@for run in $(RUNS); do nb=notebooks/$${run%%--*}.ipynb; \
-	  test -f $$nb || { echo "params/$(PROFILE)/$$run.yaml names no notebook ($$nb is missing)" >&2; exit 1; }; done
+	  { ls params/$(BASE)/$$name.yaml params/$(BASE)/$$name--*.yaml 2>/dev/null || true; } | grep -q . || \
+	  { echo "no parameter file params/$(BASE)/$$name[--variant].yaml for $$nb" >&2; exit 1; }; done
+	@$(PY) scripts/run_notebook.py $(PROFILE) --check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -60,12 +66,12 @@ $(STAMP): environment.yml pyproject.toml scripts/env_to_pip.py
 
 # The generated report: verdicts.csv and README.md from exactly this profile's runs (the
 # folder params/<profile> is a prerequisite so that a deleted parameter file counts as a change).
-$(OUT)/README.md: $(EXECUTED) scripts/report.py params/$(PROFILE) | $(STAMP)
+$(OUT)/README.md: $(EXECUTED) scripts/report.py params/$(BASE) | $(STAMP)
 	$(PY) scripts/report.py $(PROFILE)
 
 # One executed notebook: rebuilt when the notebook, its parameters, the protocol or the library change.
 .SECONDEXPANSION:
-$(NB_OUT)/%.ipynb: $$(call notebook_of,$$*) params/$(PROFILE)/%.yaml $(PROTOCOL) $(LIBRARY) | $(STAMP)
+$(NB_OUT)/%.ipynb: $$(call notebook_of,$$*) params/$(BASE)/%.yaml $(PROTOCOL) $(DRY_DEPS) $(LIBRARY) | $(STAMP)
 	$(PY) scripts/run_notebook.py $(PROFILE) $*
 
 test: lint unit nbval ## lint, unit tests of vae_utils, then nbval on every notebook (quick parameters)

@@ -16,8 +16,16 @@ n_layers=2, d_z=2, batch 100).
 `--paper-setting` also times one setting of the paper protocol end to end (VAE, MNIST,
 n_layers=2, d_z=2, 10 repeats on the full training set, 200 epochs, batch 100): run for real
 on a GPU; on a CPU extrapolated from 1- and 2-epoch runs, and labelled so.
+
+`--paper-profile` times a fixed slice of the whole paper profile and extrapolates it: the models
+are those the paper profile's dry run trained (`make all PROFILE=paper DRY=1`, whose cache lists
+every model of every run); each architecture's stacked training rate is timed for one epoch of
+up to 10 members on 2,000 images each, and the profile's training time is the sum over models of
+epochs × (training + validation images) at that rate. The assumptions are printed with it.
 """
 import argparse
+import collections
+import json
 import statistics
 import sys
 import time
@@ -31,9 +39,11 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from vae_utils import protocol  # noqa: E402
 from vae_utils.data import load_dataset, torchvision_root  # noqa: E402
+from vae_utils.likelihood import importance_weighted_bound  # noqa: E402
 from vae_utils.models import VAE  # noqa: E402
-from vae_utils.paths import results_dir  # noqa: E402
+from vae_utils.paths import published_dir, results_dir  # noqa: E402
 from vae_utils.reproducibility import pick_device, seed_everything  # noqa: E402
 from vae_utils.stacked import StackedTrainer, fit_stacked  # noqa: E402
 from vae_utils.training import TrainConfig, make_optimizer, train_epoch  # noqa: E402
@@ -90,19 +100,95 @@ def paper_configs(epochs):
                         patience=epochs, batch_size=BATCH, lr=1e-3) for k in range(10)]   # no early stop
 
 
-def paper_setting(device):
-    """Wall time of one paper-protocol setting: data, 10 stacked repeats, per-epoch validation, test."""
-    def timed(epochs):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fit_stacked(paper_configs(epochs), device=device, progress=False)
-        return time.perf_counter() - start
+def paper_setting_seconds(epochs, device):
+    """Wall time of one paper-protocol setting trained for `epochs`: data, 10 stacked repeats,
+    per-epoch validation, test."""
     if device.type == "cuda":
-        return timed(200), "measured"
-    one, two = timed(1), timed(2)
-    per_epoch = two - one
-    return one + 199 * per_epoch, f"extrapolated from 1- and 2-epoch runs ({one:.1f} s, {two:.1f} s)"
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    fit_stacked(paper_configs(epochs), device=device, progress=False)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def paper_setting(device):
+    """Wall time of one paper-protocol setting (measured on a GPU, extrapolated on a CPU)."""
+    if device.type == "cuda":
+        return paper_setting_seconds(200, device), "measured"
+    one, two = paper_setting_seconds(1, device), paper_setting_seconds(2, device)
+    return one + 199 * (two - one), f"extrapolated from 1- and 2-epoch runs ({one:.1f} s, {two:.1f} s)"
+
+
+def paper_profile_models():
+    """The TrainConfig fields of every model of the paper profile, from its dry run's cache."""
+    folder = published_dir("paper-dry", create=False) / "models"
+    configs = [json.loads(p.read_text())["config"] for p in folder.glob("*/run.json")]
+    if not configs:
+        sys.exit(f"--paper-profile needs the paper profile's dry run: no models in {folder}; "
+                 f"run `make all PROFILE=paper DRY=1` first")
+    return configs
+
+
+def stacked_rate(arch, device, members=10, images=2000):
+    """Training samples/s of `members` stacked models of architecture `arch` for one epoch (after a warm-up)."""
+    dataset, model, n_layers, d_z, batch_size, likelihood = arch
+    n = len(load_dataset(dataset).train_x)
+    n_train = min(images, n // members)
+    configs = [TrainConfig(dataset=dataset, model=model, n_layers=n_layers, d_z=d_z, batch_size=batch_size,
+                           likelihood=likelihood, repeat=k, n_train=n_train) for k in range(members)]
+    trainer = StackedTrainer(configs, load_dataset(dataset), device)
+    trainer.train_epoch()
+    return trainer.train_idx.numel() / timed(trainer.train_epoch, device)
+
+
+def paper_profile(device):
+    """Extrapolated training time of the whole paper profile (see the module docstring)."""
+    configs = paper_profile_models()
+    groups = collections.Counter((c["dataset"], c["model"], c["n_layers"], c["d_z"], c["batch_size"], c["likelihood"])
+                                 for c in configs)
+    # the end-to-end slice: one setting (VAE, MNIST, n_layers 2, d_z 2, 10 repeats, all images) for 1 and 2
+    # epochs through fit_stacked; its per-epoch time over the bare stacked rate's is the overhead factor
+    per_epoch = paper_setting_seconds(2, device) - paper_setting_seconds(1, device)
+    bare = 10 * len(load_dataset("mnist").train_x) / stacked_rate(("mnist", "vae", 2, 2, 100, "bernoulli"), device)
+    factor = max(1.0, per_epoch / bare)
+    print(f"slice end to end: {per_epoch:.2f} s per epoch of 10 stacked reference VAEs on 60,000 images; "
+          f"bare stacked rate predicts {bare:.2f} s: overhead factor {factor:.2f} applied to every architecture")
+    rows, total = [], 0.0
+    for arch, count in sorted(groups.items(), key=str):
+        dataset = arch[0]
+        cap = protocol.load("paper", dataset)["max_epochs"]
+        images = len(load_dataset(dataset).train_x)          # training + validation, every epoch
+        rate = stacked_rate(arch, device)
+        seconds = factor * count * cap * images / rate
+        total += seconds
+        rows.append({"dataset": dataset, "model": arch[1], "n_layers": arch[2], "d_z": arch[3], "batch": arch[4],
+                     "likelihood": arch[5], "models": count, "epoch_cap": cap, "samples_per_s": round(rate),
+                     "hours_at_cap": seconds / 3600})
+    table = pd.DataFrame(rows)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.round(2).to_string(index=False))
+    iw = importance_weighted_bound_seconds(device)
+    print(f"paper profile ({device.type}): {len(configs)} models in {len(groups)} architectures; training at the "
+          f"epoch cap {total / 3600:.1f} h; the importance-weighted bound at k = 5,000 (notebook 3, binarised MNIST, "
+          f"{groups_vaes(configs)} VAEs x 10,000 test images) {iw * groups_vaes(configs) / 3600:.1f} h")
+    print("assumptions: every model trains to its epoch cap (200; Frey Face 2,000): early stopping ends sooner, "
+          "so this is an upper bound; models of one architecture train in stacks of 10 at the rate timed here "
+          "(one epoch, 2,000 images per member), times the slice's overhead factor (validation, shuffling, the "
+          "stacks' bookkeeping); the test evaluation, latent scores, sample quality, figures and kernel start-up "
+          "are not included")
+    return table
+
+
+def groups_vaes(configs):
+    return sum(c["dataset"] == "binarized_mnist" and c["model"] == "vae" for c in configs)
+
+
+def importance_weighted_bound_seconds(device, k=5000, images=20):
+    """Seconds of the k-sample bound of one VAE (n_layers 2, d_z 20) on the 10,000 test images, timed on `images`."""
+    x = load_dataset("binarized_mnist").test_x[:images].to(device)
+    model = VAE(784, 20, 2).to(device)
+    return timed(lambda: importance_weighted_bound(model, x, "bernoulli", k), device) * 10000 / images
 
 
 class StudyVAE(VAE):
@@ -144,7 +230,15 @@ def main():
     parser.add_argument("--members", type=int, default=10, help="models per stack (default 10)")
     parser.add_argument("--paper-setting", action="store_true",
                         help="also time one setting of the paper protocol (extrapolated on a CPU)")
+    parser.add_argument("--paper-profile", action="store_true",
+                        help="only extrapolate the whole paper profile from a timed slice (needs its dry run)")
     args = parser.parse_args()
+    if args.paper_profile:
+        table = paper_profile(pick_device(args.device))
+        path = results_dir("default") / "bench-paper-profile.csv"
+        table.to_csv(path, index=False, float_format="%.4g")
+        print(f"written to {path}")
+        return
     if args.samples < BATCH or args.repeats < 1 or args.members < 1:
         parser.error(f"--samples must be >= {BATCH}, --repeats >= 1 and --members >= 1")
     device = pick_device(args.device)

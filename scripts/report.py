@@ -11,7 +11,7 @@ import sys
 
 import pandas as pd
 
-from vae_utils.paths import PROFILES, PROJECT_ROOT, output_dir, results_dir
+from vae_utils.paths import PROFILES, PROJECT_ROOT, check_profile, output_dir, params_profile, results_dir
 from vae_utils.verdicts import COLUMNS
 
 INTRO = """# Results
@@ -46,7 +46,7 @@ def tally(verdicts):
 
 
 def profile_runs(profile):
-    return sorted(p.stem for p in (PROJECT_ROOT / "params" / profile).glob("[0-9]*.yaml"))
+    return sorted(p.stem for p in (PROJECT_ROOT / "params" / params_profile(profile)).glob("[0-9]*.yaml"))
 
 
 def gather_verdicts(profile, runs):
@@ -124,6 +124,9 @@ def main(profile):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in PROFILES:
-        sys.exit(f"usage: python scripts/report.py {{{','.join(PROFILES)}}}")
+    try:
+        assert len(sys.argv) == 2
+        check_profile(sys.argv[1])
+    except (AssertionError, ValueError):
+        sys.exit(f"usage: python scripts/report.py {{{','.join(PROFILES)}}}[-dry]")
     main(sys.argv[1])

@@ -31,6 +31,7 @@ def test_corrupted_archive_is_reported(tiny_mnist):
 
 def test_missing_files_without_network_name_folder_and_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(data, "PROJECT_ROOT", tmp_path / "project")   # downloads go to its .cache/data
     monkeypatch.setattr(MNIST, "mirrors", ["http://127.0.0.1:9/"])   # nothing listens there
     data.load_dataset.cache_clear()
     with pytest.raises(data.DataError) as err:

@@ -4,6 +4,7 @@ An entry's run.json holds the config, history, test metrics, wall time and versi
 """
 from . import store
 from .data import data_version
+from .paths import data_limit
 from .reproducibility import package_versions, pick_device
 from .training import FitResult, model_for
 
@@ -13,9 +14,10 @@ CACHE_VERSION = 2          # 2: early stopping, repeats, same-mode histories
 def cache_key(config):
     """sha256 of the full training config plus the cache version (and the dataset's data
     version where it is above 1, so models of other datasets keep their keys)."""
-    version = data_version(config.dataset)
+    version, limit = data_version(config.dataset), data_limit()
     return store.key_of({"config": config.to_dict(), "cache_version": CACHE_VERSION,
-                         **({"data_version": version} if version > 1 else {})})
+                         **({"data_version": version} if version > 1 else {}),
+                         **({"data_limit": limit} if limit else {})})
 
 
 def entry_dir(config, root=None):

@@ -8,6 +8,7 @@ from torch import nn
 
 from . import store
 from .data import dataset_info, load_dataset
+from .paths import data_limit
 from .reproducibility import pick_device, seed_everything
 
 CLASSIFIER_VERSION = 3   # 3: initialised after seeding (2 drew its init from the global RNG)
@@ -52,17 +53,26 @@ def train_classifier(dataset, epochs=6, batch_size=128, lr=1e-3, seed=0, n_train
     data = load_dataset(dataset)
     if data.train_y is None:
         raise ValueError(f"dataset={dataset!r} has no labels; a classifier needs mnist or fashion_mnist")
+    limit = data_limit()                     # a dry run's classifier is its own entry
     config = {"dataset": dataset, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
-              "n_train": n_train, "version": CLASSIFIER_VERSION}
-    folder = store.entry_dir(store.key_of(config, prefix="classifier-"), root)
-    n_classes = len(dataset_info(dataset).class_names)
-    model = SmallCNN(data.image_shape, n_classes)
-    info = store.load_entry(folder, "config", config, model)
-    if info is not None:
-        return model.eval(), info["test_accuracy"]
+              "n_train": n_train, "version": CLASSIFIER_VERSION, **({"data_limit": limit} if limit else {})}
+    key = store.key_of(config, prefix="classifier-")
+    folder = store.entry_dir(key, root)
+    with store.key_lock(key, root):          # notebooks 4 and 5 under make -j2: one trains, one waits
+        n_classes = len(dataset_info(dataset).class_names)
+        model = SmallCNN(data.image_shape, n_classes)
+        info = store.load_entry(folder, "config", config, model)
+        if info is not None:
+            return model.eval(), info["test_accuracy"]
+        return _train(model, data, folder, config, device)
+
+
+def _train(model, data, folder, config, device):
+    """Train the classifier of `config` from its seed, cache it in `folder`; (model, test accuracy)."""
+    epochs, batch_size, lr, seed, n_train = (config[k] for k in ("epochs", "batch_size", "lr", "seed", "n_train"))
     device = pick_device(device)
     generator = seed_everything(seed)
-    model = SmallCNN(data.image_shape, n_classes).to(device)      # initialised from `seed` alone
+    model = SmallCNN(data.image_shape, model.head[1].out_features).to(device)   # initialised from `seed` alone
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     x, y = data.train_x[:n_train].to(device), data.train_y[:n_train].to(device)
     steps = epochs * -(-len(x) // batch_size)

@@ -15,7 +15,7 @@ import torch
 from torchvision import datasets as tv_datasets
 from torchvision.datasets.utils import check_integrity, download_url
 
-from .paths import PROJECT_ROOT, data_dir
+from .paths import PROJECT_ROOT, data_dir, data_limit
 
 TORCHVISION = {"mnist": tv_datasets.MNIST, "fashion_mnist": tv_datasets.FashionMNIST}
 FREY_URL = "https://cs.nyu.edu/~roweis/data/frey_rawface.mat"
@@ -84,12 +84,14 @@ class ImageData:
 def torchvision_root(cls):
     """A root folder from which torchvision can read `cls`, with archives checked against its md5s.
 
-    The data folder is only read, except to download archives that are missing there;
-    verified archives are linked into `.cache/data` and extracted there.
+    A folder named by $VAE_DATA_DIR is only read: verified archives are linked into
+    `.cache/data` and extracted there, and missing ones are downloaded there. Without
+    $VAE_DATA_DIR, missing archives are downloaded into `data/` in the repository.
     """
     root = data_dir()
     raw = root / cls.__name__ / "raw"
     names = [name for name, _ in cls.resources]
+    mirror = PROJECT_ROOT / ".cache" / "data"
     for name, md5 in cls.resources:
         if (raw / name).exists() and not check_integrity(str(raw / name), md5):
             raise DataError(f"{raw / name} is corrupted (md5 differs from torchvision's {md5}); "
@@ -97,9 +99,9 @@ def torchvision_root(cls):
     if not all((raw / name).exists() for name in names):
         if all((raw / os.path.splitext(name)[0]).exists() for name in names):
             return root                                   # already extracted there
-        cls(str(root), train=True, download=True)        # fetch the missing archives
-        return root
-    mirror = PROJECT_ROOT / ".cache" / "data"
+        target = mirror if os.environ.get("VAE_DATA_DIR") else root     # never write into VAE_DATA_DIR
+        cls(str(target), train=True, download=True)      # fetch the missing archives
+        return target
     mirror_raw = mirror / cls.__name__ / "raw"
     mirror_raw.mkdir(parents=True, exist_ok=True)
     for name in names:
@@ -181,9 +183,14 @@ def binarise(p, seed):
     return (torch.rand(p.shape, generator=torch.Generator().manual_seed(seed)) < p).float()
 
 
-@functools.lru_cache(maxsize=None)
 def load_dataset(name):
-    """Load a dataset once per process (train and test sets, flattened, float32 in [0, 1])."""
+    """Load a dataset once per process (train and test sets, flattened, float32 in [0, 1]);
+    in a dry run ($VAE_DATA_LIMIT) only its first training and test images."""
+    return _load_dataset(name, tuple(sorted((data_limit() or {}).items())))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_dataset(name, limit):
     info = dataset_info(name)
     if name == "binarized_mnist":
         grey = load_dataset("mnist")
@@ -192,7 +199,14 @@ def load_dataset(name):
                          info.likelihood, train_p=grey.train_x)
     loader = _load_frey_face if name == "frey_face" else functools.partial(_load_torchvision, name)
     train_x, train_y, test_x, test_y = loader()
+    if limit:
+        n, m = dict(limit)["train"], dict(limit)["test"]
+        cut = lambda t, k: None if t is None else t[:k].clone()
+        train_x, train_y, test_x, test_y = cut(train_x, n), cut(train_y, n), cut(test_x, m), cut(test_y, m)
     return ImageData(name, train_x, train_y, test_x, test_y, info.image_shape, info.likelihood)
+
+
+load_dataset.cache_clear = _load_dataset.cache_clear      # tests reload data under other settings
 
 
 def binariser(config, device):

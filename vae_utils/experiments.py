@@ -3,7 +3,7 @@ import itertools
 
 from tqdm.auto import tqdm
 
-from . import cache
+from . import cache, store
 from .reproducibility import pick_device
 from .stacked import fit_stacked, stack_groups
 from .training import TrainConfig, fit
@@ -34,13 +34,39 @@ def run_all(configs, device=None, max_stack=None):
 
     What is not cached trains in stacks of up to `max_stack` configs that differ only in
     repeat, seed, β or prior (`vae_utils.stacked`); each model is cached under its own key.
-    A model whose loss stops being finite is reported after the others are cached.
+    A config that another process is training (its key is locked) is waited for and then
+    loaded, so that two runs sharing a cache train it once. A model whose loss stops being
+    finite is reported after the others are cached.
     """
     configs = unique(configs)
     results = {c: cache.load(c) for c in configs}
-    groups = stack_groups([c for c, r in results.items() if r is None],
-                          max_stack or default_stack_size(device))
+    missing = [c for c, r in results.items() if r is None]
+    locks = {c: store.try_key_lock(cache.cache_key(c)) for c in missing}
+    mine = [c for c in missing if locks[c] is not None]
+    theirs = [c for c in missing if locks[c] is None]
     errors = []
+    try:
+        for c in mine:                    # finished by another process between our look and our lock
+            results[c] = cache.load(c)
+        errors += _train([c for c in mine if results[c] is None], results, device, max_stack)
+    finally:
+        for lock in locks.values():
+            if lock is not None:
+                lock.close()
+    for c in theirs:                      # wait for the other process; train what it did not leave
+        with store.key_lock(cache.cache_key(c)):
+            results[c] = cache.load(c)
+            if results[c] is None:
+                errors += _train([c], results, device, max_stack)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def _train(configs, results, device, max_stack):
+    """Train `configs` in stacks, cache each and put it in `results`; the errors, in order."""
+    errors = []
+    groups = stack_groups(configs, max_stack or default_stack_size(device))
     for group in tqdm(groups, desc="stacks"):    # silenced by TQDM_DISABLE=1 (make, CI)
         if len(group) == 1:
             outcomes = [fit(group[0], device=device, progress=False)]
@@ -52,9 +78,7 @@ def run_all(configs, device=None, max_stack=None):
                 continue
             cache.save(outcome)
             results[config] = outcome
-    if errors:
-        raise errors[0]
-    return results
+    return errors
 
 
 def pick(results, **fields):

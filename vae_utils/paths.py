@@ -10,11 +10,23 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("default", "quick", "paper")   # the study for a 2-core CPU; a smoke test; the original protocol
+DRY = "-dry"   # <profile>-dry: the profile's own runs and grid on tiny budgets (params/dry.yaml), e.g. paper-dry
+STAGE_ENV = "VAE_STAGE_DIR"     # set by scripts/run_notebook.py: the run's outputs are staged there
 
 
 def check_profile(profile):
-    if profile not in PROFILES:
-        raise ValueError(f"profile={profile!r} is not known; allowed: {', '.join(PROFILES)}")
+    if params_profile(profile) not in PROFILES:
+        raise ValueError(f"profile={profile!r} is not known; allowed: {', '.join(PROFILES)}, "
+                         f"or one of them with {DRY!r} (its dry run)")
+
+
+def params_profile(profile):
+    """The profile whose parameter files a profile runs: itself, or the base of a dry run."""
+    return profile[:-len(DRY)] if isinstance(profile, str) and profile.endswith(DRY) else profile
+
+
+def is_dry(profile):
+    return params_profile(profile) != profile
 
 
 def data_dir():
@@ -22,12 +34,26 @@ def data_dir():
     return Path(os.environ.get("VAE_DATA_DIR") or PROJECT_ROOT / "data").expanduser()
 
 
-def results_dir(profile="default", create=True):
-    """Where a profile's figures, tables and executed notebooks go: `results/` for the
+def published_dir(profile="default", create=True):
+    """Where a profile's figures, tables and executed notebooks end up: `results/` for the
     default profile, `results/profiles/<profile>/` for the others."""
     check_profile(profile)
     root = PROJECT_ROOT / "results"
     path = root if profile == "default" else root / "profiles" / profile
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def results_dir(profile="default", create=True):
+    """Where this process writes a profile's outputs: the run's staging folder while
+    scripts/run_notebook.py runs it ($VAE_STAGE_DIR, moved into place only on success),
+    else `published_dir(profile)`."""
+    staged = os.environ.get(STAGE_ENV)
+    if not staged:
+        return published_dir(profile, create)
+    check_profile(profile)
+    path = Path(staged)
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
@@ -51,6 +77,28 @@ def run_name(default):
     return os.environ.get("VAE_RUN") or default
 
 
+def events_file():
+    """The run's event log (cache entries refused and retrained), beside its staging folder while
+    scripts/run_notebook.py runs it; None otherwise."""
+    staged = os.environ.get(STAGE_ENV)
+    return Path(staged).parent / "events.log" if staged else None
+
+
+def data_limit():
+    """{"train": n, "test": m} from $VAE_DATA_LIMIT ("n,m"; set for dry runs), else None:
+    then every dataset is loaded whole."""
+    text = os.environ.get("VAE_DATA_LIMIT")
+    if not text:
+        return None
+    try:
+        train, test = (int(v) for v in text.split(","))
+        assert train >= 20 and test >= 20
+    except (ValueError, AssertionError):
+        raise ValueError(f"VAE_DATA_LIMIT={text!r} is not allowed; it must be 'TRAIN,TEST', "
+                         f"two integers >= 20") from None
+    return {"train": train, "test": test}
+
+
 def cache_dir():
     """Trained-model cache: $VAE_CACHE_DIR, else `.cache/models` in the repository."""
     path = Path(os.environ.get("VAE_CACHE_DIR") or PROJECT_ROOT / ".cache" / "models")
@@ -61,7 +109,9 @@ def cache_dir():
 if __name__ == "__main__":      # python3 vae_utils/paths.py PROFILE [KIND]: a folder, for the Makefile
     try:
         profile, *kind = sys.argv[1:] or ["default"]
-        path = output_dir(profile, kind[0], create=False) if kind else results_dir(profile, create=False)
+        if kind and kind[0] not in OUTPUTS:
+            raise ValueError(f"kind={kind[0]!r} is not known; allowed: {', '.join(OUTPUTS)}")
+        path = published_dir(profile, create=False) / kind[0] if kind else published_dir(profile, create=False)
         print(path.relative_to(PROJECT_ROOT))
     except ValueError as err:
         sys.exit(str(err))

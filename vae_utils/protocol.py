@@ -1,7 +1,9 @@
 """The training protocol of a profile: params/<profile>/protocol.yaml, the one place for it.
 
 The file has an `all` section and, optionally, one section per dataset that overrides it;
-a notebook may override single fields with its `protocol` parameter (a dict).
+a notebook may override single fields with its `protocol` parameter (a dict). A dry run
+(profile `<profile>-dry`) reads the base profile's file and applies params/dry.yaml's
+`protocol` section last.
 """
 import yaml
 
@@ -18,27 +20,64 @@ def training_fields(protocol):
     return {k: protocol[k] for k in TRAINING}
 
 
+DRY_SECTIONS = ("protocol", "images", "parameters")
+
+
+def read_yaml(path, what):
+    """The mapping in YAML file `path` (empty: {}); ValueError naming the file and `what` it is for."""
+    try:
+        with open(path) as fh:
+            value = yaml.safe_load(fh)
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path} ({what}) is not valid YAML: {err}") from err
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{path} ({what}) must hold a mapping of names to values, not {type(value).__name__}")
+    return value
+
+
+def dry_overlay():
+    """params/dry.yaml: what a dry run replaces (sections protocol, images, parameters)."""
+    path = paths.PROJECT_ROOT / "params" / "dry.yaml"
+    overlay = read_yaml(path, "the dry run's budgets")
+    unknown = sorted(set(overlay) - set(DRY_SECTIONS))
+    bad = sorted(set(overlay.get("protocol", {})) - set(FIELDS))
+    images = overlay.get("images")
+    if not (isinstance(images, dict) and set(images) == {"train", "test"}
+            and all(isinstance(v, int) and v >= 20 for v in images.values())):
+        raise ValueError(f"{path}: images={images!r} is not allowed; it must be {{train: N, test: M}}, integers >= 20")
+    if unknown or bad:
+        raise ValueError(f"{path}: unknown section(s) {unknown} (allowed: {', '.join(DRY_SECTIONS)}), "
+                         f"unknown protocol field(s) {bad} (allowed: {', '.join(FIELDS)})")
+    return overlay
+
+
 def protocol_file(profile):
     paths.check_profile(profile)
-    return paths.PROJECT_ROOT / "params" / profile / "protocol.yaml"
+    return paths.PROJECT_ROOT / "params" / paths.params_profile(profile) / "protocol.yaml"
 
 
 def load(profile, dataset, overrides=None):
     """The protocol of `profile` for `dataset` (`all`, then the dataset's section, then
     `overrides`); ValueError naming an unknown section or field, or a missing one."""
     path = protocol_file(profile)
-    with open(path) as fh:
-        sections = yaml.safe_load(fh) or {}
+    sections = read_yaml(path, f"the training protocol of profile {paths.params_profile(profile)!r}")
     unknown = sorted(set(sections) - {"all", *DATASETS})
     if unknown:
         raise ValueError(f"{path.name} of profile {profile!r}: unknown section(s) {unknown}; "
                          f"allowed: all, {', '.join(DATASETS)}")
+    if overrides is not None and not isinstance(overrides, dict):
+        raise ValueError(f"protocol={overrides!r} is not allowed; it must be a mapping of protocol fields")
     merged = {**sections.get("all", {}), **sections.get(dataset, {}), **(overrides or {})}
     bad = sorted(set(merged) - set(FIELDS))
     missing = sorted(set(FIELDS) - set(merged))
     if bad or missing:
-        raise ValueError(f"protocol of profile {profile!r} for {dataset!r}: unknown field(s) {bad}, "
+        raise ValueError(f"protocol of profile {profile!r} for {dataset!r} ({path} and the run's `protocol` "
+                         f"overrides): unknown field(s) {bad}, "
                          f"missing field(s) {missing}; the fields are {', '.join(FIELDS)}")
+    if paths.is_dry(profile):                        # checked above on the profile's own fields
+        merged.update(dry_overlay().get("protocol", {}))
     if not isinstance(merged["repeats"], int) or merged["repeats"] < 2:
         raise ValueError(f"repeats={merged['repeats']!r} is not allowed; it must be an integer >= 2")
     if not merged["min_effect"] > 0 or not 0 < merged["alpha"] < 1:

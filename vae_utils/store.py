@@ -2,10 +2,16 @@
 determines the model.
 
 An entry `<root>/<key>/` holds `model.pt` (a state_dict) and `run.json` (whatever describes
-the run). It is written in a temporary folder and renamed into place, so a half-written
-entry never has the final name, and it is read back with `weights_only=True`.
+the run, plus the sha256 of model.pt). It is written in a temporary folder and renamed into
+place, so a half-written entry never has the final name; it is read back with
+`weights_only=True` after its bytes are checked against the recorded hash. `key_lock` lets one
+process at a time train a key: a second one waits, then finds the entry.
 """
+import contextlib
+import errno
+import fcntl
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -14,7 +20,11 @@ import warnings
 
 import torch
 
-from .paths import cache_dir
+from .paths import cache_dir, events_file
+
+
+class CacheWriteError(OSError):
+    """An entry could not be written (full disk, no permission, …); nothing was left in its place."""
 
 
 def key_of(spec, prefix=""):
@@ -31,18 +41,42 @@ def entry_dir(key, root=None):
     return (root or cache_dir()) / key
 
 
+def report(message):
+    """A cache event (an entry refused, a model retrained): a warning in the notebook, and a line
+    in the run's event log, which scripts/run_notebook.py prints on the console of `make`."""
+    warnings.warn(message, stacklevel=3)
+    log = events_file()
+    if log is not None:
+        with open(log, "a") as fh:
+            fh.write(message + "\n")
+
+
 def write_entry(final, state_dict, info, spec_field):
-    """Write `state_dict` (model.pt) and `info` (run.json) as folder `final`, atomically.
+    """Write `state_dict` (model.pt) and `info` (run.json, with the weights' sha256) as folder
+    `final`, atomically; CacheWriteError naming the path, the bytes needed and the bytes free
+    when the disk refuses.
 
     An entry in the way is replaced unless it is readable and its info[spec_field] is ours:
-    then another process (a second notebook under `make -j2`) trained the same spec first,
-    and its entry is kept.
+    then another process trained the same spec first, and its entry is kept.
     """
-    tmp = tempfile.mkdtemp(prefix=final.name + ".tmp-", dir=final.parent)
+    buffer = io.BytesIO()
+    torch.save(state_dict, buffer)
+    weights = buffer.getvalue()
+    info = {**info, "weights_sha256": hashlib.sha256(weights).hexdigest()}
+    text = json.dumps(info, indent=1).encode()
     try:
-        torch.save(state_dict, os.path.join(tmp, "model.pt"))
-        with open(os.path.join(tmp, "run.json"), "w") as fh:
-            json.dump(info, fh, indent=1)
+        tmp = tempfile.mkdtemp(prefix=final.name + ".tmp-", dir=final.parent)
+    except OSError as err:
+        raise _write_error(final, len(weights) + len(text), err) from err
+    try:
+        try:
+            for name, payload in (("model.pt", weights), ("run.json", text)):
+                with open(os.path.join(tmp, name), "wb") as fh:
+                    fh.write(payload)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        except OSError as err:
+            raise _write_error(final, len(weights) + len(text), err) from err
         if final.exists() and not _holds(final, spec_field, info[spec_field]):
             shutil.rmtree(final, ignore_errors=True)
         try:
@@ -57,6 +91,17 @@ def write_entry(final, state_dict, info, spec_field):
     return final
 
 
+def _write_error(final, needed, err):
+    try:
+        free = f"{shutil.disk_usage(final.parent).free:,} bytes free there"
+    except OSError:
+        free = "free space unknown"
+    reason = "no space left on the device" if err.errno == errno.ENOSPC else err.strerror or str(err)
+    return CacheWriteError(err.errno, f"could not save the cache entry {final}: {reason} (the entry needs "
+                                      f"{needed:,} bytes; {free}); nothing was kept in its place. Free some "
+                                      f"space or point VAE_CACHE_DIR at another folder")
+
+
 def _holds(folder, spec_field, spec):
     """Whether `folder` is a readable entry of `spec`."""
     try:
@@ -66,16 +111,22 @@ def _holds(folder, spec_field, spec):
 
 
 def read_entry(folder):
-    """(state_dict, info) of an entry; raises OSError/ValueError/RuntimeError when damaged."""
+    """(state_dict, info) of an entry; raises OSError/ValueError/RuntimeError when damaged,
+    ValueError when model.pt's bytes differ from the sha256 its run.json records."""
     with open(folder / "run.json") as fh:
         info = json.load(fh)
-    return torch.load(folder / "model.pt", map_location="cpu", weights_only=True), info
+    weights = (folder / "model.pt").read_bytes()
+    recorded = info.get("weights_sha256")          # entries written before hashes were recorded have none
+    if recorded is not None and hashlib.sha256(weights).hexdigest() != recorded:
+        raise ValueError("model.pt does not match the sha256 recorded in run.json (the file changed "
+                         "after it was written)")
+    return torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True), info
 
 
 def load_entry(folder, spec_field, spec, module):
     """`info` of the entry in `folder` after loading its weights into `module`, or None when
     there is none; a damaged entry, or one whose info[spec_field] is not `spec`, is reported
-    (it will be replaced) and gives None."""
+    (`report`: it will be retrained) and gives None."""
     if not folder.is_dir():
         return None
     try:
@@ -84,7 +135,32 @@ def load_entry(folder, spec_field, spec, module):
             raise ValueError(f"run.json does not describe this {spec_field}")
         module.load_state_dict(state)
     except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError, EOFError) as err:
-        warnings.warn(f"ignoring unreadable cache entry {folder.name} ({type(err).__name__}: {err}); "
-                      f"it will be retrained", stacklevel=3)
+        report(f"retraining cache entry {folder} because it is unreadable ({type(err).__name__}: {err})")
         return None
     return info
+
+
+def _lock_path(key, root=None):
+    folder = (root or cache_dir()) / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{key}.lock"
+
+
+def try_key_lock(key, root=None):
+    """An open file holding the exclusive lock of `key` (close it to release), or None when
+    another process holds it. The OS releases the lock of a process that dies, even by SIGKILL."""
+    fh = open(_lock_path(key, root), "a")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        return None
+    return fh
+
+
+@contextlib.contextmanager
+def key_lock(key, root=None):
+    """Hold the lock of `key`, waiting for the process that holds it (if any) to finish."""
+    with open(_lock_path(key, root), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
