@@ -123,7 +123,8 @@ def paper_setting(device):
 def paper_profile_models():
     """The TrainConfig fields of every model of the paper profile, from its dry run's cache."""
     folder = published_dir("paper-dry", create=False) / "models"
-    configs = [json.loads(p.read_text())["config"] for p in folder.glob("*/run.json")]
+    configs = [json.loads(p.read_text())["config"] for p in folder.glob("*/run.json")
+               if not p.parent.name.startswith("classifier-")]     # the AEs and VAEs, not the classifiers
     if not configs:
         sys.exit(f"--paper-profile needs the paper profile's dry run: no models in {folder}; "
                  f"run `make all PROFILE=paper DRY=1` first")
