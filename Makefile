@@ -69,9 +69,10 @@ $(STAMP): environment.yml pyproject.toml scripts/env_to_pip.py
 $(OUT)/README.md: $(EXECUTED) scripts/report.py params/$(BASE) | $(STAMP)
 	$(PY) scripts/report.py $(PROFILE)
 
-# One executed notebook: rebuilt when the notebook, its parameters, the protocol or the library change.
+# One executed notebook: rebuilt when the notebook, its parameters, the protocol or the library change;
+# every run's files are checked first (order-only: checking never makes a run out of date).
 .SECONDEXPANSION:
-$(NB_OUT)/%.ipynb: $$(call notebook_of,$$*) params/$(BASE)/%.yaml $(PROTOCOL) $(DRY_DEPS) $(LIBRARY) | $(STAMP)
+$(NB_OUT)/%.ipynb: $$(call notebook_of,$$*) params/$(BASE)/%.yaml $(PROTOCOL) $(DRY_DEPS) $(LIBRARY) | $(STAMP) check-params
 	$(PY) scripts/run_notebook.py $(PROFILE) $*
 
 test: lint unit nbval ## lint, unit tests of vae_utils, then nbval on every notebook (quick parameters)
@@ -90,8 +91,8 @@ nbval: | $(STAMP) ## nbval (lax) on every notebook, prepared with the quick prof
 lint: | $(STAMP) ## ruff on the library, scripts, tests, benchmarks and notebooks
 	$(VENV)/bin/ruff check $(LINTED)
 
-lab: | $(STAMP) ## open the notebooks in JupyterLab
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+lab: | $(STAMP) ## open JupyterLab at the repository root (notebooks/ to run, results/notebooks/ to read)
+	$(VENV)/bin/jupyter lab --notebook-dir=.
 
 bench: | $(STAMP) ## training-speed benchmark (results/bench.csv); BENCH_ARGS="--paper-setting" adds the paper protocol
 	$(PY) benchmarks/train_speed.py $(BENCH_ARGS)

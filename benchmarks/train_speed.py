@@ -22,6 +22,11 @@ are those the paper profile's dry run trained (`make all PROFILE=paper DRY=1`, w
 every model of every run); each architecture's stacked training rate is timed for one epoch of
 up to 10 members on 2,000 images each, and the profile's training time is the sum over models of
 epochs × (training + validation images) at that rate. The assumptions are printed with it.
+
+`--bf16` only times the stacked epoch (10 reference VAEs, 2,000 images each; the 2-layer and the
+d_z = 50 one) in float32 and under bfloat16 autocast (float32 master weights), alternated, and
+prints `bf16_vs_fp32=<x>` per architecture (> 1: bfloat16 is faster): whether the processor's
+bfloat16 products would pay before any verdict is checked with them.
 """
 import argparse
 import collections
@@ -143,6 +148,30 @@ def stacked_rate(arch, device, members=10, images=2000):
     return trainer.train_idx.numel() / timed(trainer.train_epoch, device)
 
 
+def bf16_speed(device, repeats, members=10, images=2000):
+    """Stacked-epoch seconds in float32 and under bfloat16 autocast, alternated (medians)."""
+    rows = []
+    for n_layers, d_z in ((2, 2), (2, 50)):
+        configs = [TrainConfig(dataset="mnist", model="vae", n_layers=n_layers, d_z=d_z, repeat=k, n_train=images)
+                   for k in range(members)]
+        trainer = StackedTrainer(configs, load_dataset("mnist"), device)
+
+        def bf16(trainer=trainer):
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                trainer.train_epoch()
+        trainer.train_epoch(), bf16()                                   # warm-up both
+        runs = [(timed(trainer.train_epoch, device), timed(bf16, device)) for _ in range(repeats)]
+        fp32, half = (statistics.median(t) for t in zip(*runs))
+        rows.append({"n_layers": n_layers, "d_z": d_z, "members": members, "images_per_member": images,
+                     "fp32_s": fp32, "bf16_autocast_s": half, "bf16_vs_fp32": fp32 / half, "device": str(device),
+                     "threads": torch.get_num_threads(), "repeats": repeats})
+    table = pd.DataFrame(rows)
+    print(table.round(3).to_string(index=False))
+    for row in rows:
+        print(f"bf16_vs_fp32={row['bf16_vs_fp32']:.2f} (n_layers={row['n_layers']}, d_z={row['d_z']})")
+    return table
+
+
 def paper_profile(device):
     """Extrapolated training time of the whole paper profile (see the module docstring)."""
     configs = paper_profile_models()
@@ -233,7 +262,16 @@ def main():
                         help="also time one setting of the paper protocol (extrapolated on a CPU)")
     parser.add_argument("--paper-profile", action="store_true",
                         help="only extrapolate the whole paper profile from a timed slice (needs its dry run)")
+    parser.add_argument("--bf16", action="store_true",
+                        help="only time the stacked epoch in float32 against bfloat16 autocast")
     args = parser.parse_args()
+    if args.bf16:
+        device = pick_device(args.device)
+        table = bf16_speed(device, args.repeats)
+        path = results_dir("default") / f"bench-bf16-{device.type}.csv"
+        table.to_csv(path, index=False, float_format="%.4g")
+        print(f"written to {path}")
+        return
     if args.paper_profile:
         table = paper_profile(pick_device(args.device))
         path = results_dir("default") / "bench-paper-profile.csv"

@@ -18,11 +18,17 @@ budgets of params/dry.yaml, with its own model cache, into results/profiles/<pro
   the run succeeds, the executed notebook last (Make's mark of a finished run; the old one is
   removed first), so a failed or killed run changes nothing in results/; staging folders left
   by killed runs are removed when the next run starts;
-* cache events (entries refused and retrained) are printed on the console and kept in the metadata.
+* cache events (entries refused and retrained) are printed on the console and kept in the metadata;
+* the metadata records a digest of the run's inputs (notebook cells, run and protocol files, the
+  library's code without comments and docstrings); a run whose published results carry the same
+  digest is not executed again (--force does), so a comment edit re-executes nothing.
 """
 import argparse
 import ast
+import contextlib
 import fcntl
+import hashlib
+import json
 import os
 import shutil
 import signal
@@ -50,6 +56,14 @@ def runs_of(profile):
     return sorted(p.stem for p in folder.glob("[0-9]*.yaml"))
 
 
+def shown(path):
+    """`path` as messages show it: relative to the repository when inside it."""
+    try:
+        return path.relative_to(paths.PROJECT_ROOT)
+    except ValueError:
+        return path
+
+
 def check_types(path, own, declared):
     """ValueError naming `path` for a value whose type differs from the type of the notebook's
     default (a default of None takes anything; an integer is a float; a bool is not an integer)."""
@@ -62,7 +76,7 @@ def check_types(path, own, declared):
         if value is None or default is None or allowed is None:
             continue
         if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
-            raise ValueError(f"{path.relative_to(paths.PROJECT_ROOT)}: {name}={value!r} is not allowed; the notebook "
+            raise ValueError(f"{shown(path)}: {name}={value!r} is not allowed; the notebook "
                              f"declares it as {type(default).__name__} (default {default!r})")
 
 
@@ -79,11 +93,23 @@ def parameters(profile, run, declared):
                          f"allowed: {sorted(declared)}")
     check_types(path, own, declared)
     if paths.is_dry(profile):
-        dry = protocol.dry_overlay().get("parameters", {})
-        own.update({k: v for k, v in dry.items() if k in declared})
+        dry = {k: v for k, v in protocol.dry_overlay().get("parameters", {}).items() if k in declared}
+        check_types(protocol.dry_file(), dry, declared)
+        own.update(dry)
     if "profile" in declared:
         own["profile"] = profile
     return own
+
+
+def check_dry_parameters(profile):
+    """ValueError for a parameter of params/dry.yaml that no notebook of `profile` declares."""
+    declared = set()
+    for run in runs_of(profile):
+        declared |= set(pm.inspect_notebook(str(notebook_of(run))))
+    unknown = sorted(set(protocol.dry_overlay().get("parameters", {})) - declared)
+    if unknown:
+        raise ValueError(f"{shown(protocol.dry_file())}: parameter(s) {unknown} are declared "
+                         f"by no notebook; allowed: {sorted(declared)}")
 
 
 def protocol_of(params, declared):
@@ -119,20 +145,32 @@ def dry_environment(profile):
             "VAE_CACHE_DIR": str(paths.published_dir(profile) / "models")}
 
 
+@contextlib.contextmanager
+def staging_lock():
+    """Held while staging folders are cleaned or created, so that no run takes another's
+    folder for a dead one in the moment between its creation and its own lock."""
+    with open(BUILD / ".staging.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
 def remove_stale_staging():
-    """Remove staging folders of runs that died (their lock is free); a live run holds its lock."""
+    """Remove staging folders of runs that died (their lock is free); a live run holds its lock.
+    Call it under staging_lock(): a folder is locked by its run before that lock is let go."""
     for folder in BUILD.glob("run-*"):
-        lock = folder / ".lock"
-        if not lock.exists():
-            if time.time() - folder.stat().st_mtime > 60:      # older layout, or a run killed as it began
-                shutil.rmtree(folder, ignore_errors=True)
-            continue
-        with open(lock, "a") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue
+        try:
+            fd = os.open(folder / ".lock", os.O_RDWR)        # never create it: a folder without
+        except FileNotFoundError:                            # one is an older layout or a dead run
             shutil.rmtree(folder, ignore_errors=True)
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue                                         # a live run
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(fd)
 
 
 def publish(stage, notebook, profile, run):
@@ -149,22 +187,69 @@ def publish(stage, notebook, profile, run):
     return output
 
 
-def execute(profile, run, prepare_only=None):
-    """Run `run` of `profile` into its results folder (or only prepare it, into `prepare_only`)."""
+def code_digest(path):
+    """sha256 of a Python file's code: comments, docstrings and layout left out."""
+    tree = ast.parse(path.read_text(), str(path))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+
+
+def inputs_digest(profile, run, notebook):
+    """sha256 of everything a run's results depend on: the notebook's cells (not its outputs),
+    the run's parameter file, the profile's protocol, params/dry.yaml for a dry run, and the code
+    of vae_utils/*.py and of this script (a comment or docstring edit changes nothing)."""
+    cells = [(c["cell_type"], c["source"]) for c in json.loads(notebook.read_text())["cells"]]
+    files = [run_file(profile, run), protocol.protocol_file(profile)]
+    if paths.is_dry(profile):
+        files.append(protocol.dry_file())
+    code = sorted((paths.PROJECT_ROOT / "vae_utils").glob("*.py")) + [Path(__file__).resolve()]
+    parts = {"cells": cells,
+             "files": {str(f.relative_to(paths.PROJECT_ROOT)): f.read_text() for f in files},
+             "code": {f.name: code_digest(f) for f in code}}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def up_to_date(profile, run, digest):
+    """True when the published run was made from inputs with this digest (its notebook is there)."""
+    final = paths.published_dir(profile, create=False)
+    output, meta = final / "notebooks" / f"{run}.ipynb", final / "metadata" / f"{run}.json"
+    try:
+        return output.exists() and json.loads(meta.read_text()).get("inputs_sha256") == digest
+    except (OSError, ValueError):
+        return False
+
+
+def execute(profile, run, prepare_only=None, force=False):
+    """Run `run` of `profile` into its results folder (or only prepare it, into `prepare_only`).
+    A run whose published results came from the same inputs (`inputs_digest`) is not executed
+    again unless `force`: its notebook is touched, so that Make takes it as up to date."""
     notebook, params, used_protocol = check_run(profile, run)
     quiet = dict(kernel_name="python3", progress_bar=False, log_output=False)
     if prepare_only:
         pm.execute_notebook(str(notebook), str(prepare_only), parameters=params, prepare_only=True, **quiet)
         return None
+    digest = inputs_digest(profile, run, notebook)
+    if not force and up_to_date(profile, run, digest):
+        (paths.published_dir(profile) / "notebooks" / f"{run}.ipynb").touch()
+        print(f"{run} ({profile}): up to date (its inputs are unchanged but for comments); "
+              f"--force runs it again")
+        return None
     BUILD.mkdir(exist_ok=True)
-    remove_stale_staging()
-    work = Path(tempfile.mkdtemp(prefix=f"run-{run}-", dir=BUILD))
-    lock = open(work / ".lock", "a")
-    fcntl.flock(lock, fcntl.LOCK_EX)
+    with staging_lock():
+        remove_stale_staging()
+        work = Path(tempfile.mkdtemp(prefix=f"run-{run}-", dir=BUILD))
+        lock = open(work / ".lock", "a")
+        fcntl.flock(lock, fcntl.LOCK_EX)
     stage, events = work / "outputs", work / "events.log"
     saved = dict(os.environ)
     os.environ.setdefault("TQDM_DISABLE", "1")
-    os.environ.update({"VAE_RUN": run, paths.STAGE_ENV: str(stage), **dry_environment(profile)})
+    os.environ.pop("VAE_DATA_LIMIT", None)          # only a dry run loads a cut of the data
+    dry = dry_environment(profile)
+    os.environ.update({"VAE_RUN": run, paths.STAGE_ENV: str(stage), **dry})
     try:
         tmp = work / f"{run}.ipynb"
         start = time.perf_counter()
@@ -179,8 +264,15 @@ def execute(profile, run, prepare_only=None):
         seconds = time.perf_counter() - start
         write_run_metadata(paths.output_dir(profile, "metadata") / f"{run}.json", notebook=notebook.name,
                            profile=profile, parameters=params, protocol=used_protocol,
-                           wall_seconds=round(seconds, 1), cache_events=lines)
-        publish(stage, tmp, profile, run)
+                           wall_seconds=round(seconds, 1), cache_events=lines,
+                           data_limit=dry.get("VAE_DATA_LIMIT"), inputs_sha256=digest)
+        # a SIGTERM waits until the run is published whole (SIGKILL cannot be held off: then the
+        # missing notebook marks the run unfinished)
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        try:
+            publish(stage, tmp, profile, run)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -195,17 +287,20 @@ def main():
     parser.add_argument("run", nargs="?", help="parameter file stem, e.g. 02_ae_vs_vae_depth--mnist")
     parser.add_argument("--prepare-only", metavar="OUT", help="write the parameterised notebook to OUT")
     parser.add_argument("--check", action="store_true", help="check every run of the profile, run nothing")
+    parser.add_argument("--force", action="store_true", help="execute even when the inputs are unchanged")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # a killed run unwinds through cleanup
     try:
         if args.check:
             for run in runs_of(args.profile):
                 check_run(args.profile, run)
+            if paths.is_dry(args.profile):
+                check_dry_parameters(args.profile)
             print(f"{len(runs_of(args.profile))} run(s) of profile {args.profile}: parameter files check out")
             return
         if not args.run:
             parser.error("name a RUN, or pass --check")
-        seconds = execute(args.profile, args.run, args.prepare_only)
+        seconds = execute(args.profile, args.run, args.prepare_only, args.force)
     except ValueError as err:
         sys.exit(f"run_notebook: {err}")
     if seconds is not None:

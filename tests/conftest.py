@@ -56,3 +56,17 @@ def load_script():
         spec.loader.exec_module(module)
         return module
     return load
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A throw-away project: notebooks/, params/quick/ (with a protocol) and results/."""
+    from vae_utils import paths
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "params" / "quick").mkdir(parents=True)
+    (tmp_path / "params" / "quick" / "protocol.yaml").write_text(
+        "all:\n  repeats: 2\n  n_train: 600\n  max_epochs: 3\n  patience: 2\n  min_delta: 0.001\n"
+        "  batch_size: 100\n  lr: 0.001\n  seed: 0\n  min_effect: 1.0\n  alpha: 0.05\n"
+        "frey_face:\n  n_train: null\n  max_epochs: 9\n")
+    monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
+    return tmp_path

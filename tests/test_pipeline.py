@@ -33,20 +33,6 @@ def make_notebook(path, body):
     nbformat.write(nb, path)
 
 
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    """A throw-away project: notebooks/, params/quick/ (with a protocol) and results/."""
-    from vae_utils import paths
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "params" / "quick").mkdir(parents=True)
-    (tmp_path / "params" / "quick" / "protocol.yaml").write_text(
-        "all:\n  repeats: 2\n  n_train: 600\n  max_epochs: 3\n  patience: 2\n  min_delta: 0.001\n"
-        "  batch_size: 100\n  lr: 0.001\n  seed: 0\n  min_effect: 1.0\n  alpha: 0.05\n"
-        "frey_face:\n  n_train: null\n  max_epochs: 9\n")
-    monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
-    return tmp_path
-
-
 def test_the_protocol_is_layered_all_then_dataset_then_overrides(project):
     from vae_utils import protocol
     assert protocol.load("quick", "mnist")["max_epochs"] == 3 and protocol.load("quick", "mnist")["n_train"] == 600
@@ -93,7 +79,7 @@ def test_failing_or_killed_run_leaves_no_output_anywhere(project, monkeypatch, l
     with pytest.raises(KeyboardInterrupt):
         run_notebook.execute("quick", "09_x")
     assert not (project / "results").exists()
-    assert list((project / "build").iterdir()) == []
+    assert list((project / "build").glob("run-*")) == []
 
 
 def test_successful_run_writes_notebook_and_metadata_without_kernel_noise(project, capfd, load_script):
@@ -109,7 +95,7 @@ def test_successful_run_writes_notebook_and_metadata_without_kernel_noise(projec
     assert meta["protocol"]["max_epochs"] == 3 and meta["protocol"]["repeats"] == 2
     assert "torch" in meta["versions"] and meta["wall_seconds"] >= 0 and meta["cpu_flags"]
     assert "without encryption" not in capfd.readouterr().err
-    assert list((project / "build").iterdir()) == []
+    assert list((project / "build").glob("run-*")) == []
 
 
 def test_make_clean_keeps_the_paper_and_default_results():

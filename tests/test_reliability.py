@@ -180,8 +180,9 @@ def test_a_killed_notebook_run_changes_nothing_and_the_rerun_matches(tmp_path):
     for name in ("vae_utils", "scripts", "notebooks", "params"):
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
     run = "02_ae_vs_vae_depth--mnist"
-    env = {**os.environ, "PYTHONPATH": str(copy), "TQDM_DISABLE": "1"}
+    env = {**os.environ, "PYTHONPATH": str(copy), "TQDM_DISABLE": "1", "VAE_DATA_DIR": str(data.data_dir())}
     command = [sys.executable, str(copy / "scripts" / "run_notebook.py"), "quick", run]
+    forced = [*command, "--force"]                     # the same inputs: it would be "up to date"
     results = copy / "results"
     verdicts = results / "profiles" / "quick" / "verdicts" / f"{run}.csv"
 
@@ -190,7 +191,7 @@ def test_a_killed_notebook_run_changes_nothing_and_the_rerun_matches(tmp_path):
     uninterrupted, before = verdicts.read_bytes(), snapshot(results)
 
     started = time.time()
-    killed = subprocess.Popen(command, env={**env, "VAE_CACHE_DIR": str(tmp_path / "cache-b")},
+    killed = subprocess.Popen(forced, env={**env, "VAE_CACHE_DIR": str(tmp_path / "cache-b")},
                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = started + 300
     while not [p for p in copy.rglob("*.png") if p.stat().st_mtime > started]:   # mid-way: figures being written
@@ -202,7 +203,7 @@ def test_a_killed_notebook_run_changes_nothing_and_the_rerun_matches(tmp_path):
     assert snapshot(results) == before
     assert list((copy / "build").glob("run-*"))        # the killed run's staging folder is still there
 
-    done = subprocess.run(command, env={**env, "VAE_CACHE_DIR": str(tmp_path / "cache-b")}, check=True,
+    done = subprocess.run(forced, env={**env, "VAE_CACHE_DIR": str(tmp_path / "cache-b")}, check=True,
                           capture_output=True, text=True)
     assert list((copy / "build").glob("run-*")) == [], done.stderr
     assert verdicts.read_bytes() == uninterrupted

@@ -41,14 +41,16 @@ def run_all(configs, device=None, max_stack=None):
     configs = unique(configs)
     results = {c: cache.load(c) for c in configs}
     missing = [c for c, r in results.items() if r is None]
-    locks = {c: store.try_key_lock(cache.cache_key(c)) for c in missing}
-    mine = [c for c in missing if locks[c] is not None]
-    theirs = [c for c in missing if locks[c] is None]
-    errors = []
+    locks, errors = {}, []
     try:
+        for c in missing:
+            locks[c] = store.try_key_lock(cache.cache_key(c))
+        mine = [c for c in missing if locks[c] is not None]
+        theirs = [c for c in missing if locks[c] is None]
         for c in mine:                    # finished by another process between our look and our lock
             results[c] = cache.load(c)
-        errors += _train([c for c in mine if results[c] is None], results, device, max_stack)
+        errors += _train([c for c in mine if results[c] is None], results, device, max_stack,
+                         saved=lambda c: locks.pop(c).close())   # a waiting run may load it now
     finally:
         for lock in locks.values():
             if lock is not None:
@@ -63,8 +65,9 @@ def run_all(configs, device=None, max_stack=None):
     return results
 
 
-def _train(configs, results, device, max_stack):
-    """Train `configs` in stacks, cache each and put it in `results`; the errors, in order."""
+def _train(configs, results, device, max_stack, saved=None):
+    """Train `configs` in stacks, cache each and put it in `results` (then call `saved(config)`);
+    the errors, in order."""
     errors = []
     groups = stack_groups(configs, max_stack or default_stack_size(device))
     for group in tqdm(groups, desc="stacks"):    # silenced by TQDM_DISABLE=1 (make, CI)
@@ -78,6 +81,8 @@ def _train(configs, results, device, max_stack):
                 continue
             cache.save(outcome)
             results[config] = outcome
+            if saved:
+                saved(config)
     return errors
 
 

@@ -11,22 +11,28 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("default", "quick", "paper")   # the study for a 2-core CPU; a smoke test; the original protocol
 DRY = "-dry"   # <profile>-dry: the profile's own runs and grid on tiny budgets (params/dry.yaml), e.g. paper-dry
+INTERACTIVE = "interactive"    # the notebooks' own default: a run from JupyterLab reads the default
+                                # profile's protocol and writes to results/profiles/interactive/ (ignored
+                                # by git), never over the committed results; make never runs it
 STAGE_ENV = "VAE_STAGE_DIR"     # set by scripts/run_notebook.py: the run's outputs are staged there
 
 
 def check_profile(profile):
     if params_profile(profile) not in PROFILES:
         raise ValueError(f"profile={profile!r} is not known; allowed: {', '.join(PROFILES)}, "
-                         f"or one of them with {DRY!r} (its dry run)")
+                         f"one of them with {DRY!r} (its dry run), or {INTERACTIVE!r}")
 
 
 def params_profile(profile):
-    """The profile whose parameter files a profile runs: itself, or the base of a dry run."""
+    """The profile whose parameter files a profile runs: itself, the base of a dry run, or the
+    default profile for an interactive run."""
+    if profile == INTERACTIVE:
+        return "default"
     return profile[:-len(DRY)] if isinstance(profile, str) and profile.endswith(DRY) else profile
 
 
 def is_dry(profile):
-    return params_profile(profile) != profile
+    return isinstance(profile, str) and profile.endswith(DRY) and params_profile(profile) in PROFILES
 
 
 def data_dir():
@@ -109,6 +115,9 @@ def cache_dir():
 if __name__ == "__main__":      # python3 vae_utils/paths.py PROFILE [KIND]: a folder, for the Makefile
     try:
         profile, *kind = sys.argv[1:] or ["default"]
+        if profile == INTERACTIVE:
+            raise ValueError(f"profile={profile!r} is a notebook's own run from JupyterLab; make runs "
+                             f"{', '.join(PROFILES)} (DRY=1: a dry run)")
         if kind and kind[0] not in OUTPUTS:
             raise ValueError(f"kind={kind[0]!r} is not known; allowed: {', '.join(OUTPUTS)}")
         path = published_dir(profile, create=False) / kind[0] if kind else published_dir(profile, create=False)

@@ -37,9 +37,14 @@ def read_yaml(path, what):
     return value
 
 
+def dry_file():
+    """params/dry.yaml: the budgets of every dry run."""
+    return paths.PROJECT_ROOT / "params" / "dry.yaml"
+
+
 def dry_overlay():
     """params/dry.yaml: what a dry run replaces (sections protocol, images, parameters)."""
-    path = paths.PROJECT_ROOT / "params" / "dry.yaml"
+    path = dry_file()
     overlay = read_yaml(path, "the dry run's budgets")
     unknown = sorted(set(overlay) - set(DRY_SECTIONS))
     bad = sorted(set(overlay.get("protocol", {})) - set(FIELDS))

@@ -1,0 +1,148 @@
+"""How runs are identified and skipped: the notebooks' own defaults, interactive runs, the digest
+of a run's inputs, params/dry.yaml's parameters and the staging lock."""
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+from test_pipeline import make_notebook
+
+from vae_utils import paths
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def defaults(notebook):
+    return {name: ast.literal_eval(p["default"]) for name, p in papermill.inspect_notebook(str(notebook)).items()}
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_notebooks_defaults_are_the_default_profiles_run_of_its_default_dataset(notebook):
+    """Run All in Lab trains what `make all` trains (and loads it from the same cache)."""
+    import yaml
+    own = defaults(notebook)
+    run = ROOT / "params" / "default" / (f"{notebook.stem}--{own['dataset']}.yaml" if "dataset" in own
+                                         else f"{notebook.stem}.yaml")
+    wanted = yaml.safe_load(run.read_text()) or {}
+    differ = {k: (own.get(k), v) for k, v in wanted.items() if own.get(k) != v}
+    assert differ == {}, f"{notebook.name}: defaults (notebook, {run.name}) differ: {differ}"
+    assert own["profile"] == paths.INTERACTIVE
+
+
+def test_an_interactive_profile_reads_the_default_files_and_writes_only_its_scratch_folder():
+    assert paths.params_profile(paths.INTERACTIVE) == "default" and not paths.is_dry(paths.INTERACTIVE)
+    assert paths.published_dir(paths.INTERACTIVE, create=False) == ROOT / "results" / "profiles" / "interactive"
+    made = subprocess.run([sys.executable, str(ROOT / "vae_utils" / "paths.py"), "interactive"],
+                          capture_output=True, text=True)
+    assert made.returncode != 0 and "make runs default, quick, paper" in made.stderr
+
+
+def test_a_notebook_run_as_lab_runs_it_changes_nothing_committed(tmp_path):
+    """The theory notebook executed with no parameters injected (Lab's Run All), in a git copy of
+    the repository: `git status` shows nothing outside results/profiles/interactive/ (ignored)."""
+    copy = tmp_path / "repo"
+    for name in ("vae_utils", "scripts", "notebooks", "params", "results"):
+        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "profiles"))
+    shutil.copy(ROOT / ".gitignore", copy / ".gitignore")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(copy)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "copy"], check=True)
+    notebook = copy / "notebooks" / "01_theory.ipynb"
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:                                # fewer Monte-Carlo draws: the same writes, faster
+        if "parameters" in cell.metadata.get("tags", []):
+            cell.source = cell.source.replace("n_mc = 200_000", "n_mc = 20_000")
+    env = {**os.environ, "PYTHONPATH": str(copy), "TQDM_DISABLE": "1"}
+    env.pop(paths.STAGE_ENV, None)
+    from nbclient import NotebookClient
+    old = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    status = subprocess.run([*git, "status", "--porcelain", "--ignored"], capture_output=True, text=True).stdout
+    changed = [line for line in status.splitlines() if "__pycache__" not in line]
+    assert changed == ["!! results/profiles/"], status
+    assert list((copy / "results" / "profiles" / "interactive" / "figures").glob("*.png"))
+
+
+def test_a_comment_edit_reruns_nothing_and_a_parameter_edit_reruns(project, load_script, monkeypatch, capsys):
+    run_notebook = load_script("run_notebook")
+    (project / "vae_utils").mkdir()
+    module = project / "vae_utils" / "model.py"
+    module.write_text('"""A module."""\ndef f(x):\n    return x + 1\n')
+    make_notebook(project / "notebooks" / "09_x.ipynb", "print(x * 21)")
+    run_file = project / "params" / "quick" / "09_x.yaml"
+    run_file.write_text("x: 2\n")
+    assert run_notebook.execute("quick", "09_x") is not None
+    executed = project / "results" / "profiles" / "quick" / "notebooks" / "09_x.ipynb"
+    first = executed.read_bytes()
+    runs = []
+    real = run_notebook.pm.execute_notebook
+    monkeypatch.setattr(run_notebook.pm, "execute_notebook", lambda *a, **k: runs.append(a) or real(*a, **k))
+
+    module.write_text('"""A module, described better."""\ndef f(x):  # add one\n\n    return x + 1\n')
+    assert run_notebook.execute("quick", "09_x") is None and runs == []
+    assert "up to date" in capsys.readouterr().out and executed.read_bytes() == first
+    module.write_text('"""A module."""\ndef f(x):\n    return x + 2\n')          # code: runs again
+    run_notebook.execute("quick", "09_x")
+    run_file.write_text("x: 3\n")                                               # a parameter: runs again
+    run_notebook.execute("quick", "09_x")
+    run_notebook.execute("quick", "09_x", force=True)                          # asked to
+    assert len(runs) == 3
+
+
+def test_dry_run_parameters_must_be_declared_and_of_the_declared_type(tmp_path, load_script, monkeypatch):
+    run_notebook = load_script("run_notebook")
+    dry = tmp_path / "dry.yaml"
+    good = (ROOT / "params" / "dry.yaml").read_text()
+    monkeypatch.setattr(run_notebook.protocol, "dry_file", lambda: dry)
+    dry.write_text(good)
+    run_notebook.check_dry_parameters("paper-dry")
+    dry.write_text(good.replace("n_samples: 50", "n_sample: 50"))
+    with pytest.raises(ValueError, match=r"dry.yaml: parameter\(s\) \['n_sample'\] are declared by no notebook"):
+        run_notebook.check_dry_parameters("paper-dry")
+    dry.write_text(good.replace("n_samples: 50", "n_samples: fifty"))
+    declared = papermill.inspect_notebook(str(ROOT / "notebooks" / "05_generation.ipynb"))
+    with pytest.raises(ValueError, match="dry.yaml: n_samples='fifty' is not allowed; the notebook declares it as int"):
+        run_notebook.parameters("paper-dry", "05_generation--mnist", declared)
+
+
+def test_a_staging_folder_being_created_is_not_taken_for_a_dead_one(tmp_path, monkeypatch, load_script):
+    """Cleaning waits for the staging lock, which a run holds from creating its folder to locking it."""
+    monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
+    run_notebook = load_script("run_notebook")
+    (tmp_path / "build").mkdir()
+    young = tmp_path / "build" / "run-a-1"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fh = open({str(tmp_path / 'build' / '.staging.lock')!r}, 'a'); fcntl.flock(fh, fcntl.LOCK_EX)\n"
+        f"os.mkdir({str(young)!r}); print('made', flush=True); time.sleep(1.5)\n"
+        f"lock = open({str(young / '.lock')!r}, 'a'); fcntl.flock(lock, fcntl.LOCK_EX)\n"
+        "fh.close(); print('locked', flush=True); time.sleep(30)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "made"
+        with run_notebook.staging_lock():                # waits until the folder is locked by its run
+            run_notebook.remove_stale_staging()
+        assert young.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    with run_notebook.staging_lock():                    # its run is dead now
+        run_notebook.remove_stale_staging()
+    assert not young.exists()
+    bare = tmp_path / "build" / "run-b-2"
+    bare.mkdir()                                         # no lock file at all: an older layout
+    with run_notebook.staging_lock():
+        run_notebook.remove_stale_staging()
+    assert not bare.exists()
