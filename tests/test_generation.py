@@ -1,8 +1,9 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from vae_utils import samplers
+from vae_utils import generation, samplers
 from vae_utils.classifier import SmallCNN, embed_and_predict
 from vae_utils.models import AE, VAE
 from vae_utils.sample_quality import (
@@ -145,3 +146,59 @@ def test_the_real_manifold_scores_as_the_functions_do_on_equal_sizes():
     assert len(RealManifold(real, 600).points) == 500                          # all there are
     with pytest.raises(ValueError, match="n=0"):
         RealManifold(real, 0)
+
+
+def synthetic_scores(gain=50.0, seed=0):
+    """FD of every (model, sampler) at d_z 2 and 10 over 5 repeats: the VAE's own prior beats the AE's
+    N(0, I) by `gain`, every other pair is equal up to noise; the AE's N(0, I) covers no real image at d_z 2."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d_z in (2, 10):
+        for model, kinds in generation.SAMPLERS_FOR.items():
+            for sampler in kinds:
+                for repeat in range(5):
+                    naive = model == "ae" and sampler == "standard_normal"
+                    rows.append({"model": model, "d_z": d_z, "beta": 1.0, "repeat": repeat, "sampler": sampler,
+                                 "frechet": 100 + (gain if naive else 0) + rng.normal(0, 1),
+                                 "recall": 0.001 if naive and d_z == 2 else 0.5,
+                                 **{m: 0.5 for m in ("precision", "density", "coverage", "class_coverage",
+                                                     "class_entropy")}})
+    return pd.DataFrame(rows)
+
+
+def test_vae_versus_ae_verdicts_find_the_prior_advantage_and_mark_saturated_settings():
+    rows = generation.vae_versus_ae_verdicts(synthetic_scores(), "05", "mnist", min_effect=5.0, alpha=0.05)
+    assert len(rows) == 5 * 2 and set(rows["claim"].str.contains("generates better than AE")) == {True}
+    naive = rows[rows["claim"] == "VAE (own prior) generates better than AE (N(0, I) (naive))"]
+    assert list(naive["holds"]) == ["yes", "yes"] and (naive["value"] > 45).all()
+    assert "saturated" in naive["condition"].iloc[0] and "saturated" not in naive["condition"].iloc[1]
+    like = rows[rows["claim"].str.contains("fitted mixture \\(10\\)\\) generates better than AE \\(fitted mixture")]
+    assert len(like) == 2 and set(like["holds"]) == {"equivalent"}
+    reversed_rows = generation.vae_versus_ae_verdicts(synthetic_scores(gain=-50.0), "05", "mnist", 5.0, 0.05)
+    assert set(reversed_rows.loc[reversed_rows["claim"].str.contains("naive"), "holds"]) == {"no"}
+
+
+def test_the_quality_table_puts_the_real_images_first_and_flags_saturation():
+    ceiling = {m: 1.0 for m in generation.METRICS}
+    summary, shown, too_far = generation.quality_table(synthetic_scores(), ceiling)
+    assert too_far == {2} and len(summary) == 2 * 6
+    assert shown.iloc[0]["model"] == "real" and not shown.iloc[0]["saturated"]
+    assert set(shown.iloc[1:].groupby("d_z")["saturated"].first().items()) == {(2, True), (10, False)}
+
+
+def test_outputs_write_tables_figures_and_the_key_figures_of_a_run(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from vae_utils import outputs, paths, verdicts
+    monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
+    monkeypatch.delenv(paths.STAGE_ENV, raising=False)
+    out = outputs.Outputs("quick", "generation-mnist", "05_generation--mnist")
+    shown = out.table(pd.DataFrame({"a": [1, 2]}), "scores")
+    assert list(shown["a"]) == [1, 2]
+    folder = tmp_path / "results" / "profiles" / "quick"
+    assert (folder / "tables" / "generation-mnist-scores.csv").read_text() == "a\n1\n2\n"
+    out.figure(plt.figure(), "samples", key=True)
+    out.figure(plt.figure(), "manifold")
+    assert (folder / "figures" / "generation-mnist-manifold.png").exists()
+    out.verdicts(pd.DataFrame(columns=verdicts.COLUMNS))
+    assert (folder / "verdicts" / "05_generation--mnist.figures").read_text() == "generation-mnist-samples\n"

@@ -6,8 +6,10 @@ import torch
 from scipy import stats
 from sklearn.decomposition import PCA
 
+from .generation import BOUNDED, SAMPLER_LABELS, generate
 from .plotting import image_grid
-from .stats import t_band
+from .samplers import decode
+from .stats import t_band, unit_band
 
 MODEL_NAMES = {"ae": "AE", "vae": "VAE"}
 
@@ -129,4 +131,68 @@ def latent_histograms(vaes, x, title=None):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def generation_metrics(scores, ceiling, metrics=("frechet", "precision", "recall", "density", "coverage")):
+    """Sample-quality metrics against d_z, one panel each, per model and sampler (mean with a 95%
+    band over repeats: t for unbounded metrics, a clipped one for shares), the real images dotted."""
+    plot = scores.assign(method=scores["model"].str.upper() + ", " + scores["sampler"].map(SAMPLER_LABELS))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.8))
+    for ax, m in zip(axes, metrics):
+        band = unit_band if m in BOUNDED else t_band
+        sns.pointplot(data=plot, x="d_z", y=m, hue="method", errorbar=band, dodge=0.4, capsize=0.1,
+                      palette="colorblind", markers=["o", "s", "^", "D", "v", "P"], ax=ax, legend=ax is axes[-1])
+        ax.axhline(ceiling[m], color="k", ls=":", lw=1)
+        if m == "frechet":
+            ax.set_yscale("log")
+        ax.set_title(f"{m}{' (log scale)' if m == 'frechet' else ''}\ndotted: real images", fontsize=10)
+    sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1, 1), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def sample_grids(rows, image_shape, title=None, n=64, seed=0):
+    """`n` samples per (label, result, sampler) in `rows`, in a 2 × 3 layout (AE row, VAE row)."""
+    fig, axes = plt.subplots(2, 3, figsize=(12, 9.2))
+    for ax, (label, result, sampler) in zip(axes.flat, rows):
+        image_grid(generate(result, sampler, n, seed), image_shape, 8, ax=ax, title=label)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(h_pad=2.0)          # room for the second row's titles
+    return fig
+
+
+def decoded_manifold(models, x, image_shape, span=3.0, steps=15):
+    """Each 2-D model's decoder over a regular grid of [−span, span]², titled with the range its
+    codes of `x` actually cover."""
+    ticks = torch.linspace(-span, span, steps)
+    codes = torch.cartesian_prod(ticks, ticks.flip(0))[:, [0, 1]]
+    fig, axes = plt.subplots(1, len(models), figsize=(6 * len(models), 6.3))
+    for ax, (label, model) in zip(np.atleast_1d(axes), models.items()):
+        z = model.encode(x).detach()
+        lo, hi = z.min(0).values.numpy(), z.max(0).values.numpy()
+        image_grid(decode(model, codes), image_shape, steps, ax=ax,
+                   title=f"{label}: test codes span [{lo[0]:.1f}, {hi[0]:.1f}] × [{lo[1]:.1f}, {hi[1]:.1f}]")
+    return fig
+
+
+def interpolations(models, x, image_shape, pairs=((0, 1), (2, 3), (4, 5), (6, 7)), steps=10):
+    """Straight lines in code space between pairs of images of `x`, decoded in `steps` steps."""
+    t = torch.linspace(0, 1, steps)[:, None]
+    fig, axes = plt.subplots(len(models), 1, figsize=(8, 3.75 * len(models)))
+    for ax, (label, model) in zip(np.atleast_1d(axes), models.items()):
+        z = model.encode(x[:2 * len(pairs)]).detach()
+        path = torch.cat([(1 - t) * z[a] + t * z[b] for a, b in pairs])
+        image_grid(decode(model, path), image_shape, steps, ax=ax, title=label)
+    return fig
+
+
+def prior_samples(model, image_shape, own_title, n=64, seed=0):
+    """`n` decoded samples of the model's own prior beside `n` from N(0, I), from one generator."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 5.2))
+    g = torch.Generator().manual_seed(seed)
+    image_grid(decode(model, model.sample_prior(n, g)), image_shape, 8, ax=axes[0], title=own_title)
+    image_grid(decode(model, torch.randn(n, model.d_z, generator=g)), image_shape, 8, ax=axes[1],
+               title="wrong prior N(0, I)")
     return fig

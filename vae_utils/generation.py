@@ -4,7 +4,8 @@ import pandas as pd
 import torch
 from sklearn.decomposition import PCA
 
-from .classifier import embed_and_predict
+from . import experiments, stats, tables, verdicts
+from .classifier import embed_and_predict, train_classifier
 from .data import config_split, dataset_info, load_dataset
 from .sample_quality import RealManifold, sample_metrics
 from .samplers import decode, sample_codes
@@ -80,3 +81,69 @@ def score_generation(results, extractor, real_features, n, samplers=None, seed=0
             rows.append({"model": config.model, "d_z": config.d_z, "beta": config.beta, "repeat": config.repeat,
                          "sampler": sampler, **scores})
     return pd.DataFrame(rows)
+
+
+METRICS = ["frechet", "precision", "recall", "density", "coverage", "class_coverage", "class_entropy"]
+
+
+def classifier_reference(dataset, n, seed=0, epochs=6, n_train=None, min_accuracy=0.0):
+    """The dataset's classifier (trained once, cached) and the real-image reference of `n`
+    training images against the test set: (classifier, accuracy, test features, ceiling).
+    RuntimeError when the classifier's test accuracy is below `min_accuracy`."""
+    classifier, accuracy = train_classifier(dataset, epochs=epochs, seed=seed, n_train=n_train)
+    if accuracy < min_accuracy:
+        raise RuntimeError(f"{dataset} classifier test accuracy {accuracy:.4f} is below min_accuracy={min_accuracy}: "
+                           f"its features cannot score samples")
+    real_features, ceiling = real_reference(classifier, dataset, n, seed)
+    return classifier, accuracy, real_features, ceiling
+
+
+def quality_table(scores, ceiling, by=("d_z", "model", "sampler")):
+    """(summary: mean, std, n per setting; shown: mean ± std with the real images first and a
+    `saturated` column; the saturated values of d_z)."""
+    by = list(by)
+    summary = stats.summarise(scores, by, METRICS)
+    shown = tables.mean_std_table(summary, by, METRICS).reset_index()
+    too_far = saturated(scores)
+    shown["saturated"] = shown["d_z"].isin(too_far)
+    real = {"d_z": "—", "model": "real", "sampler": "train images", **{m: f"{ceiling[m]:.4g}" for m in METRICS},
+            "saturated": False}
+    return summary, pd.concat([pd.DataFrame([real]), shown]), too_far
+
+
+def vae_versus_ae_verdicts(scores, notebook, dataset, min_effect, alpha, metric="frechet"):
+    """Verdict rows of "VAEs generate better than AEs", FD(AE) − FD(VAE) paired by repeat per d_z
+    (> 0: the VAE is better), one Holm family per comparison: the study's (the VAE's own prior
+    against each AE sampler) and like for like (the same fitted sampler for both). A d_z where
+    some model's samples cover almost no real image is marked saturated in its condition."""
+    comparisons = [("prior", ae) for ae in SAMPLERS_FOR["ae"]] + [("gaussian", "gaussian"), ("mixture", "mixture")]
+    rows = []
+    for vae_sampler, ae_sampler in comparisons:
+        pair = scores[((scores["model"] == "ae") & (scores["sampler"] == ae_sampler)) |
+                      ((scores["model"] == "vae") & (scores["sampler"] == vae_sampler))]
+        gaps = stats.paired_gap(pair, ["d_z"], metric, min_effect, minus="vae", plus="ae")
+        claim = f"VAE ({SAMPLER_LABELS[vae_sampler]}) generates better than AE ({SAMPLER_LABELS[ae_sampler]})"
+        part = verdicts.verdict_rows(notebook, dataset, claim, gaps, ["d_z"], +1, alpha)
+        too_far = saturated(pair)
+        part["condition"] = [f"{c}, saturated (recall < {SATURATED_RECALL})" if d in too_far else c
+                             for c, d in zip(part["condition"], gaps["d_z"])]
+        rows.append(part)
+    return pd.concat(rows, ignore_index=True)
+
+
+def shifted_prior_runs(base, repeats, mean, std):
+    """VAEs at d_z = 2 with the prior N(mean, diag(std²)) beside the same VAEs with N(0, I), paired
+    by repeat: ({config: result} of the shifted ones, the per-model table with a `prior` column)."""
+    shifted = experiments.grid({**base, "model": "vae", "d_z": 2, "prior_mean": tuple(mean),
+                                "prior_std": tuple(std)}, repeat=repeats)
+    standard = experiments.grid({**base, "model": "vae", "d_z": 2}, repeat=repeats)
+    results = experiments.run_all(shifted + standard)
+    runs = tables.results_table(results)
+    runs["prior"] = ["shifted" if c.prior_mean else "N(0, I)" for c in results]
+    return {c: results[c] for c in shifted}, runs
+
+
+def shifted_prior_gap(runs, metric, min_effect):
+    """Shifted − standard prior of `metric`, paired by repeat, with its 95% interval (one row)."""
+    both = runs.assign(model=np.where(runs["prior"] == "shifted", "shifted", "standard"), d_z_all=2)
+    return stats.paired_gap(both, ["d_z_all"], metric, min_effect, minus="standard", plus="shifted").iloc[0]

@@ -8,7 +8,6 @@ a notebook may override single fields with its `protocol` parameter (a dict). A 
 import yaml
 
 from . import paths
-from .data import DATASETS
 
 TRAINING = ("n_train", "max_epochs", "patience", "min_delta", "batch_size", "lr", "seed")
 ANALYSIS = ("repeats", "min_effect", "alpha")   # independent repeats; smallest effect that matters
@@ -68,6 +67,7 @@ def load(profile, dataset, overrides=None):
     `overrides`); ValueError naming an unknown section or field, or a missing one."""
     path = protocol_file(profile)
     sections = read_yaml(path, f"the training protocol of profile {paths.params_profile(profile)!r}")
+    from .data import DATASETS  # imported here: torch loads only when a protocol is read
     unknown = sorted(set(sections) - {"all", *DATASETS})
     if unknown:
         raise ValueError(f"{path.name} of profile {profile!r}: unknown section(s) {unknown}; "
