@@ -69,11 +69,12 @@ $(STAMP): environment.yml pyproject.toml scripts/env_to_pip.py
 $(OUT)/README.md: $(EXECUTED) scripts/report.py params/$(BASE) | $(STAMP)
 	$(PY) scripts/report.py $(PROFILE)
 
-# One executed notebook: rebuilt when the notebook, its parameters, the protocol or the library change;
-# every run's files are checked first (order-only: checking never makes a run out of date).
+# One executed notebook: rebuilt when the notebook, its parameters, the protocol or the library change
+# (by date; the run itself then skips when a digest of its inputs is unchanged: `make -B all FORCE=1`
+# re-executes everything); every run's files are checked first (order-only: never makes a run out of date).
 .SECONDEXPANSION:
 $(NB_OUT)/%.ipynb: $$(call notebook_of,$$*) params/$(BASE)/%.yaml $(PROTOCOL) $(DRY_DEPS) $(LIBRARY) | $(STAMP) check-params
-	$(PY) scripts/run_notebook.py $(PROFILE) $*
+	$(PY) scripts/run_notebook.py $(PROFILE) $* $(if $(filter 1,$(FORCE)),--force)
 
 test: lint unit nbval ## lint, unit tests of vae_utils, then nbval on every notebook (quick parameters)
 

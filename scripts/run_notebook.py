@@ -40,7 +40,7 @@ from pathlib import Path
 import papermill as pm
 
 from vae_utils import paths, protocol
-from vae_utils.reproducibility import write_run_metadata
+from vae_utils.reproducibility import package_versions, pick_device, write_run_metadata
 
 BUILD = paths.PROJECT_ROOT / "build"
 TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list,), "dict": (dict,)}
@@ -158,9 +158,12 @@ def remove_stale_staging():
     """Remove staging folders of runs that died (their lock is free); a live run holds its lock.
     Call it under staging_lock(): a folder is locked by its run before that lock is let go."""
     for folder in BUILD.glob("run-*"):
+        if not folder.is_dir():                              # not a staging folder: a stray file
+            folder.unlink(missing_ok=True)
+            continue
         try:
             fd = os.open(folder / ".lock", os.O_RDWR)        # never create it: a folder without
-        except FileNotFoundError:                            # one is an older layout or a dead run
+        except OSError:                                      # one is an older layout or a dead run
             shutil.rmtree(folder, ignore_errors=True)
             continue
         try:
@@ -171,6 +174,20 @@ def remove_stale_staging():
             shutil.rmtree(folder, ignore_errors=True)
         finally:
             os.close(fd)
+
+
+@contextlib.contextmanager
+def signals_deferred(signals=(signal.SIGTERM, signal.SIGINT)):
+    """SIGTERM and Ctrl-C wait until the block has finished, then take effect (main thread only)."""
+    pending = []
+    old = {s: signal.signal(s, lambda number, frame: pending.append(number)) for s in signals}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        for number in pending:
+            signal.raise_signal(number)
 
 
 def publish(stage, notebook, profile, run):
@@ -199,17 +216,20 @@ def code_digest(path):
 
 
 def inputs_digest(profile, run, notebook):
-    """sha256 of everything a run's results depend on: the notebook's cells (not its outputs),
-    the run's parameter file, the profile's protocol, params/dry.yaml for a dry run, and the code
-    of vae_utils/*.py and of this script (a comment or docstring edit changes nothing)."""
-    cells = [(c["cell_type"], c["source"]) for c in json.loads(notebook.read_text())["cells"]]
+    """sha256 of everything a run's results depend on: the notebook's cells and their tags (not
+    their outputs), the run's parameter file, the profile's protocol and params/dry.yaml for a dry
+    run (as parsed: comments do not count), the code of vae_utils/*.py and of this script (comments
+    and docstrings do not count), the versions of the packages and the device."""
+    cells = [(c["cell_type"], c["source"], c.get("metadata", {}).get("tags", []))
+             for c in json.loads(notebook.read_text())["cells"]]
     files = [run_file(profile, run), protocol.protocol_file(profile)]
     if paths.is_dry(profile):
         files.append(protocol.dry_file())
     code = sorted((paths.PROJECT_ROOT / "vae_utils").glob("*.py")) + [Path(__file__).resolve()]
     parts = {"cells": cells,
-             "files": {str(f.relative_to(paths.PROJECT_ROOT)): f.read_text() for f in files},
-             "code": {f.name: code_digest(f) for f in code}}
+             "files": {str(shown(f)): protocol.read_yaml(f, "an input of the run") for f in files},
+             "code": {f.name: code_digest(f) for f in code},
+             "versions": package_versions(), "device": pick_device().type}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
@@ -266,13 +286,8 @@ def execute(profile, run, prepare_only=None, force=False):
                            profile=profile, parameters=params, protocol=used_protocol,
                            wall_seconds=round(seconds, 1), cache_events=lines,
                            data_limit=dry.get("VAE_DATA_LIMIT"), inputs_sha256=digest)
-        # a SIGTERM waits until the run is published whole (SIGKILL cannot be held off: then the
-        # missing notebook marks the run unfinished)
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
-        try:
+        with signals_deferred():     # SIGKILL cannot be: then the missing notebook marks it unfinished
             publish(stage, tmp, profile, run)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -1,10 +1,13 @@
 import gzip
 import importlib.util
+import os
 import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")     # figures are saved, never shown on a screen
 
 
 def write_idx(path, array):

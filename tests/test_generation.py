@@ -197,8 +197,10 @@ def test_outputs_write_tables_figures_and_the_key_figures_of_a_run(tmp_path, mon
     assert list(shown["a"]) == [1, 2]
     folder = tmp_path / "results" / "profiles" / "quick"
     assert (folder / "tables" / "generation-mnist-scores.csv").read_text() == "a\n1\n2\n"
-    out.figure(plt.figure(), "samples", key=True)
-    out.figure(plt.figure(), "manifold")
+    for name, key in (("samples", True), ("manifold", False), ("samples", True)):   # a cell run twice
+        fig = plt.figure()
+        out.figure(fig, name, key=key)
+        plt.close(fig)
     assert (folder / "figures" / "generation-mnist-manifold.png").exists()
     out.verdicts(pd.DataFrame(columns=verdicts.COLUMNS))
     assert (folder / "verdicts" / "05_generation--mnist.figures").read_text() == "generation-mnist-samples\n"

@@ -3,8 +3,10 @@ of a run's inputs, params/dry.yaml's parameters and the staging lock."""
 import ast
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -60,7 +62,8 @@ def test_a_notebook_run_as_lab_runs_it_changes_nothing_committed(tmp_path):
         if "parameters" in cell.metadata.get("tags", []):
             cell.source = cell.source.replace("n_mc = 200_000", "n_mc = 20_000")
     env = {**os.environ, "PYTHONPATH": str(copy), "TQDM_DISABLE": "1"}
-    env.pop(paths.STAGE_ENV, None)
+    for name in (paths.STAGE_ENV, "VAE_RUN", "VAE_DATA_LIMIT"):          # nothing of a make run leaks in
+        env.pop(name, None)
     from nbclient import NotebookClient
     old = dict(os.environ)
     os.environ.clear()
@@ -92,8 +95,11 @@ def test_a_comment_edit_reruns_nothing_and_a_parameter_edit_reruns(project, load
     monkeypatch.setattr(run_notebook.pm, "execute_notebook", lambda *a, **k: runs.append(a) or real(*a, **k))
 
     module.write_text('"""A module, described better."""\ndef f(x):  # add one\n\n    return x + 1\n')
+    os.utime(executed, (0, 0))
+    run_file.write_text("x: 2        # a comment in the run file\n")
     assert run_notebook.execute("quick", "09_x") is None and runs == []
     assert "up to date" in capsys.readouterr().out and executed.read_bytes() == first
+    assert executed.stat().st_mtime > 1e9                                      # touched: Make sees it as new
     module.write_text('"""A module."""\ndef f(x):\n    return x + 2\n')          # code: runs again
     run_notebook.execute("quick", "09_x")
     run_file.write_text("x: 3\n")                                               # a parameter: runs again
@@ -146,3 +152,28 @@ def test_a_staging_folder_being_created_is_not_taken_for_a_dead_one(tmp_path, mo
     with run_notebook.staging_lock():
         run_notebook.remove_stale_staging()
     assert not bare.exists()
+
+
+def test_a_sigterm_while_publishing_takes_effect_once_the_run_is_in_place(load_script):
+    run_notebook = load_script("run_notebook")
+    seen = []
+    old = signal.signal(signal.SIGTERM, lambda number, frame: seen.append("terminated"))
+    try:
+        with run_notebook.signals_deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.1)
+            seen.append("published")
+        time.sleep(0.1)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert seen == ["published", "terminated"]
+
+
+def test_a_stray_file_among_the_staging_folders_is_removed(tmp_path, monkeypatch, load_script):
+    monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
+    run_notebook = load_script("run_notebook")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "run-stray").write_text("not a folder")
+    with run_notebook.staging_lock():
+        run_notebook.remove_stale_staging()
+    assert list((tmp_path / "build").glob("run-*")) == []

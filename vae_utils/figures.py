@@ -153,8 +153,10 @@ def generation_metrics(scores, ceiling, metrics=("frechet", "precision", "recall
 
 
 def sample_grids(rows, image_shape, title=None, n=64, seed=0):
-    """`n` samples per (label, result, sampler) in `rows`, in a 2 × 3 layout (AE row, VAE row)."""
-    fig, axes = plt.subplots(2, 3, figsize=(12, 9.2))
+    """`n` samples per (label, result, sampler) in `rows`, three panels a row (AE's samplers, then the VAE's)."""
+    fig, axes = plt.subplots(-(-len(rows) // 3), 3, figsize=(12, 4.6 * -(-len(rows) // 3)), squeeze=False)
+    for ax in axes.flat[len(rows):]:
+        ax.set_visible(False)
     for ax, (label, result, sampler) in zip(axes.flat, rows):
         image_grid(generate(result, sampler, n, seed), image_shape, 8, ax=ax, title=label)
     if title:

@@ -25,7 +25,7 @@ class Outputs:
     def figure(self, fig, name, key=False):
         """Save `fig` (a key figure of the report when `key`) and show it."""
         savefig(fig, f"{self.tag}-{name}", self.profile)
-        if key:
+        if key and f"{self.tag}-{name}" not in self.key_figures:
             self.key_figures.append(f"{self.tag}-{name}")
         plt.show()
 

@@ -51,6 +51,10 @@ def dry_overlay():
     if not (isinstance(images, dict) and set(images) == {"train", "test"}
             and all(isinstance(v, int) and v >= 20 for v in images.values())):
         raise ValueError(f"{path}: images={images!r} is not allowed; it must be {{train: N, test: M}}, integers >= 20")
+    replaced = overlay.get("parameters", {})
+    if not isinstance(replaced, dict) or "profile" in replaced:
+        raise ValueError(f"{path}: parameters={replaced!r} is not allowed; it must map notebook parameters "
+                         f"(not `profile`) to values")
     if unknown or bad:
         raise ValueError(f"{path}: unknown section(s) {unknown} (allowed: {', '.join(DRY_SECTIONS)}), "
                          f"unknown protocol field(s) {bad} (allowed: {', '.join(FIELDS)})")
