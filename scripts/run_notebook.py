@@ -104,8 +104,8 @@ def parameters(profile, run, declared):
 def check_dry_parameters(profile):
     """ValueError for a parameter of params/dry.yaml that no notebook of `profile` declares."""
     declared = set()
-    for run in runs_of(profile):
-        declared |= set(pm.inspect_notebook(str(notebook_of(run))))
+    for notebook in {notebook_of(run) for run in runs_of(profile)}:    # each notebook once
+        declared |= set(pm.inspect_notebook(str(notebook)))
     unknown = sorted(set(protocol.dry_overlay().get("parameters", {})) - declared)
     if unknown:
         raise ValueError(f"{shown(protocol.dry_file())}: parameter(s) {unknown} are declared "
@@ -190,10 +190,15 @@ def signals_deferred(signals=(signal.SIGTERM, signal.SIGINT)):
             signal.raise_signal(number)
 
 
+def published(profile, run, kind="notebooks", suffix=".ipynb"):
+    """Where run `run` of `profile` ends up: its executed notebook, or another kind of output."""
+    return paths.published_dir(profile, create=False) / kind / f"{run}{suffix}"
+
+
 def publish(stage, notebook, profile, run):
     """Move a finished run's staged outputs into the profile's results folder, the notebook last."""
     final = paths.published_dir(profile)
-    output = final / "notebooks" / f"{run}.ipynb"
+    output = published(profile, run)
     output.unlink(missing_ok=True)               # a run half-moved by a kill is seen as not finished
     for path in sorted(p for p in stage.rglob("*") if p.is_file()):
         target = final / path.relative_to(stage)
@@ -235,8 +240,7 @@ def inputs_digest(profile, run, notebook):
 
 def up_to_date(profile, run, digest):
     """True when the published run was made from inputs with this digest (its notebook is there)."""
-    final = paths.published_dir(profile, create=False)
-    output, meta = final / "notebooks" / f"{run}.ipynb", final / "metadata" / f"{run}.json"
+    output, meta = published(profile, run), published(profile, run, "metadata", ".json")
     try:
         return output.exists() and json.loads(meta.read_text()).get("inputs_sha256") == digest
     except (OSError, ValueError):
@@ -254,7 +258,7 @@ def execute(profile, run, prepare_only=None, force=False):
         return None
     digest = inputs_digest(profile, run, notebook)
     if not force and up_to_date(profile, run, digest):
-        (paths.published_dir(profile) / "notebooks" / f"{run}.ipynb").touch()
+        published(profile, run).touch()
         print(f"{run} ({profile}): up to date (its inputs are unchanged but for comments); "
               f"--force runs it again")
         return None
@@ -268,6 +272,7 @@ def execute(profile, run, prepare_only=None, force=False):
     saved = dict(os.environ)
     os.environ.setdefault("TQDM_DISABLE", "1")
     os.environ.pop("VAE_DATA_LIMIT", None)          # only a dry run loads a cut of the data
+    absolute_environment()
     dry = dry_environment(profile)
     os.environ.update({"VAE_RUN": run, paths.STAGE_ENV: str(stage), **dry})
     try:
@@ -294,6 +299,13 @@ def execute(profile, run, prepare_only=None, force=False):
         shutil.rmtree(work, ignore_errors=True)
         lock.close()
     return seconds
+
+
+def absolute_environment(names=("VAE_DATA_DIR", "VAE_CACHE_DIR")):
+    """Relative folders in these variables made absolute: the kernel runs in notebooks/, not here."""
+    for name in names:
+        if os.environ.get(name):
+            os.environ[name] = str(Path(os.environ[name]).expanduser().resolve())
 
 
 def main():

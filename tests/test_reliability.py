@@ -11,6 +11,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 import torch
 
@@ -207,3 +208,32 @@ def test_a_killed_notebook_run_changes_nothing_and_the_rerun_matches(tmp_path):
                           capture_output=True, text=True)
     assert list((copy / "build").glob("run-*")) == [], done.stderr
     assert verdicts.read_bytes() == uninterrupted
+
+
+@needs_mnist
+def test_sigterm_stops_the_run_and_its_kernel_and_writes_nothing(tmp_path):
+    """SIGTERM unwinds through the cleanup: no kernel left training (it runs in its own session),
+    no staging folder, nothing in results/."""
+    copy = tmp_path / "repo"
+    for name in ("vae_utils", "scripts", "notebooks", "params"):
+        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(copy), "TQDM_DISABLE": "1", "VAE_DATA_DIR": str(data.data_dir()),
+           "VAE_CACHE_DIR": str(tmp_path / "cache")}
+    run = subprocess.Popen([sys.executable, str(copy / "scripts" / "run_notebook.py"), "quick",
+                            "02_ae_vs_vae_depth--mnist"], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    kernels = []
+    while not kernels:
+        assert run.poll() is None and time.time() < deadline, "the run ended before its kernel started"
+        kernels = [p for p in psutil.Process(run.pid).children(recursive=True)
+                   if "ipykernel" in " ".join(p.cmdline())]
+        time.sleep(0.2)
+    time.sleep(3)                                      # the kernel is importing and training
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(timeout=30) == 143
+    gone, alive = psutil.wait_procs(kernels, timeout=10)
+    assert alive == [], f"kernel(s) still running after SIGTERM: {[p.pid for p in alive]}"
+    assert not (copy / "results").exists() or snapshot(copy / "results") == {}
+    assert list((copy / "build").glob("run-*")) == []
+

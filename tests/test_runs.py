@@ -177,3 +177,19 @@ def test_a_stray_file_among_the_staging_folders_is_removed(tmp_path, monkeypatch
     with run_notebook.staging_lock():
         run_notebook.remove_stale_staging()
     assert list((tmp_path / "build").glob("run-*")) == []
+
+
+def test_relative_data_and_cache_folders_reach_the_kernel_as_absolute_paths(project, load_script, monkeypatch):
+    """The kernel runs in notebooks/, so a relative VAE_DATA_DIR given on the command line would
+    point somewhere else there; the run makes both folders absolute first."""
+    run_notebook = load_script("run_notebook")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("VAE_DATA_DIR", "shared/data")
+    monkeypatch.setenv("VAE_CACHE_DIR", "cache")
+    make_notebook(project / "notebooks" / "09_x.ipynb",
+                  "import os\n"
+                  f"assert os.environ['VAE_DATA_DIR'] == {str(project.resolve() / 'shared' / 'data')!r}\n"
+                  f"assert os.environ['VAE_CACHE_DIR'] == {str(project.resolve() / 'cache')!r}")
+    (project / "params" / "quick" / "09_x.yaml").write_text("x: 2\n")
+    assert run_notebook.execute("quick", "09_x") is not None
+    assert os.environ["VAE_DATA_DIR"] == "shared/data"          # the caller's environment is restored
