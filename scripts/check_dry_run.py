@@ -15,6 +15,8 @@ PATHS = {   # what the paper profile alone trains, as a test on one cached model
     "d_z = 20": lambda c: c.get("d_z") == 20,
     "10 repeats on the whole training set (no disjoint blocks)":
         lambda c: c.get("repeat") == 9 and c["n_train"] is None,
+    "disjoint blocks beside the whole set (notebook 6)":
+        lambda c: c.get("model") in ("ae", "vae") and c["n_train"] is not None,
     "the classifier on the whole training set": lambda c: c.get("epochs") is not None and c["n_train"] is None,
 }
 

@@ -25,7 +25,10 @@ is at least the declared smallest effect that matters (`min_effect`) on the clai
 (TOST, margin ± min_effect); everything else is *inconclusive*, which is not evidence of no
 difference. Claims of sameness (notebook 4: "β → 0 behaves like an AE", "β ≈ 1 behaves like
 a VAE") hold only through the equivalence test, and are "no" when the difference is
-significant and at least `min_effect`. *optimisation-limited* rows rest on models that did
+significant and at least `min_effect`. Claims of a change either way (notebook 6: "the gap
+changes with the training-set size", a Welch interval on the difference of two independent
+gaps) are "yes" when the change is significant and at least `min_effect` in either direction,
+and never "no". *optimisation-limited* rows rest on models that did
 not train and are not counted. A row whose models another notebook already tested (same dataset, claim and
 condition) is marked *shared* and counted once, where it first appears.
 """

@@ -36,7 +36,7 @@ def test_linear_ae_vs_pca_uses_the_repeats_own_training_images(monkeypatch):
 
 
 def test_convergence_table_reads_the_stopping_record():
-    config = TrainConfig(dataset="mnist", model="ae", n_layers=1, d_z=2)
+    config = TrainConfig(dataset="mnist", model="ae", n_layers=1, d_z=2, n_train=600)   # no data to load
     history = [{"val_loss": v} for v in (5.0, 4.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0)]
     result = training.FitResult(None, config, history, stopping={"best_epoch": 3, "epochs_run": 8,
                                                                   "stopped_early": True, "hit_cap": False})

@@ -130,12 +130,9 @@ class BetaSweep:
             rows.append(row)
             if self.labelled:
                 train_idx = config_split(config, len(self.data.train_x))[0]
-                train_codes = latents.posterior(result.model, self.data.train_x[train_idx])[0]
-                train_y = self.data.train_y[train_idx].numpy()
-                for view, codes in latents.views(train_codes, means).items():
-                    scores = ({} if codes is None else
-                              latents.clustering_scores(codes[0], train_y, codes[1], self.data.test_y.numpy(),
-                                                        seed=config.repeat))
+                for view, scores in latents.code_scores(result.model, self.data.train_x[train_idx],
+                                                        self.data.train_y[train_idx], test_x, self.data.test_y,
+                                                        seed=config.repeat).items():
                     clusters.append({"arm": arm(config), "beta": config.beta if config.model == "vae" else np.nan,
                                      "repeat": config.repeat, "view": view, **scores})
         self.runs = pd.concat([self.runs, pd.DataFrame(rows)], axis=1)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
-from .data import config_split, load_dataset
+from .data import config_split, images_per_repeat, load_dataset
 
 WINDOW = 5              # epochs over which the final gain of the validation loss is measured
 MAX_GAIN = 0.005        # converged: the best validation loss fell by less than this (relative) in WINDOW epochs
@@ -26,7 +26,8 @@ def convergence_table(results):
     for config, result in results.items():
         gain = final_gain([h["val_loss"] for h in result.history])
         rows.append({"model": config.model, "n_layers": config.n_layers, "d_z": config.d_z,
-                     "beta": config.beta, "repeat": config.repeat, **result.stopping,
+                     "beta": config.beta, "train_images": images_per_repeat(config), "repeat": config.repeat,
+                     **result.stopping,
                      "best_val_loss": min(h["val_loss"] for h in result.history),
                      "final_gain": gain, "converged": bool(gain < MAX_GAIN)})
     return pd.DataFrame(rows)

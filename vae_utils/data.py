@@ -254,6 +254,11 @@ def repeat_indices(n, repeat, seed, n_train=None):
     return torch.as_tensor(pool[:-n_val]), torch.as_tensor(pool[-n_val:])
 
 
+def images_per_repeat(config):
+    """How many training images (validation included) a config's repeat sees: its block, or all."""
+    return config.n_train or len(load_dataset(config.dataset).train_x)
+
+
 def config_split(config, n_images):
     """The training and validation indices of a training config, out of `n_images` (the one split)."""
     return repeat_indices(n_images, config.repeat, config.seed, config.n_train)

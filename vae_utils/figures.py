@@ -198,3 +198,44 @@ def prior_samples(model, image_shape, own_title, n=64, seed=0):
     image_grid(decode(model, torch.randn(n, model.d_z, generator=g)), image_shape, 8, ax=axes[1],
                title="wrong prior N(0, I)")
     return fig
+
+
+def gaps_against_size(gaps, min_effect, ylabel, title):
+    """A paired gap per training-set size (log axis) with its 95% interval, one line per d_z;
+    zero and ±`min_effect` as reference lines."""
+    fig, ax = plt.subplots(figsize=(4.8, 3.3))
+    for i, (d_z, part) in enumerate(gaps.groupby("d_z")):
+        part = part.sort_values("train_images")
+        x = part["train_images"] * (1 + 0.03 * i)          # side by side, not on top of each other
+        ax.errorbar(x, part["gap"], yerr=[part["gap"] - part["ci_low"], part["ci_high"] - part["gap"]],
+                    fmt="o-", capsize=4, label=f"d_z = {d_z}")
+    ax.axhline(0, color="k", lw=0.8)
+    for sign in (-1, 1):
+        ax.axhline(sign * min_effect, color="grey", ls="--", lw=0.8)
+    sizes = sorted(gaps["train_images"].unique())
+    ax.set_xscale("log")
+    ax.set(xticks=sizes, xticklabels=[f"{int(s):,}" for s in sizes], xlabel="training images per repeat",
+           ylabel=ylabel)
+    ax.minorticks_off()
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def metric_against_size(runs, metric, ylabel, title):
+    """`metric` of AE and VAE per training-set size (log axis): means with 95% t-bands over
+    repeats, one line style per d_z."""
+    fig, ax = plt.subplots(figsize=(4.8, 3.3))
+    data = runs.assign(model=runs["model"].map(MODEL_NAMES), d_z=runs["d_z"].map(lambda d: f"d_z = {d}"))
+    sns.lineplot(data=data, x="train_images", y=metric, hue="model", style="d_z", markers=True,
+                 errorbar=t_band, err_style="bars", ax=ax)
+    sizes = sorted(runs["train_images"].unique())
+    ax.set_xscale("log")
+    ax.set(xticks=sizes, xticklabels=[f"{int(s):,}" for s in sizes], xlabel="training images per repeat",
+           ylabel=ylabel)
+    ax.minorticks_off()
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1, 1), fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -87,3 +87,12 @@ def clustering_scores(train_codes, train_y, test_codes, test_y, n_clusters=10, s
             "knn_accuracy": knn.score(test_codes, test_y),
             "silhouette": float(silhouette_score(test_codes, test_y, sample_size=min(n_silhouette, len(test_y)),
                                                  random_state=seed))}
+
+
+def code_scores(model, train_x, train_y, test_x, test_y, seed=0, only=VIEWS):
+    """`clustering_scores` of a model's codes (posterior means) in each view of `only` ({} for a
+    view without an active unit), the views built from the codes of `train_x`."""
+    train_codes, test_codes = posterior(model, train_x)[0], posterior(model, test_x)[0]
+    return {view: ({} if codes is None else
+                   clustering_scores(codes[0], np.asarray(train_y), codes[1], np.asarray(test_y), seed=seed))
+            for view, codes in views(train_codes, test_codes).items() if view in only}

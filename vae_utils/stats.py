@@ -112,3 +112,16 @@ def gap_slope(table, x, metric, margin, minus="ae", plus="vae"):
     gap = repeat_gaps(table, [x], metric, minus, plus).unstack(x)
     values = ", ".join(str(v) for v in gap.columns)
     return repeat_slope(gap, margin, f"slope per doubling of {x} ({values})", f"{metric} gap slope")
+
+
+def difference_of_means(later, earlier, margin, level=0.95, **fields):
+    """`later` − `earlier` for two independent samples (e.g. a gap's repeats at two data sizes):
+    the difference of the means, its Welch interval, the Welch test of 0 (two-sided) and TOST
+    within ±`margin`, in the row format of `paired_gap`."""
+    a, b = np.asarray(later, dtype=float), np.asarray(earlier, dtype=float)
+    test = stats.ttest_ind(a, b, equal_var=False)
+    low, high = test.confidence_interval(level)
+    p_equiv = max(stats.ttest_ind(a + margin, b, equal_var=False, alternative="greater").pvalue,
+                  stats.ttest_ind(a - margin, b, equal_var=False, alternative="less").pvalue)
+    return {**fields, "gap": a.mean() - b.mean(), "ci_low": low, "ci_high": high, "p": test.pvalue,
+            "p_equiv": p_equiv, "margin": margin, "n": min(len(a), len(b))}

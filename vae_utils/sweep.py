@@ -17,10 +17,11 @@ from .losses import scale_of
 from .paths import output_dir, run_name
 from .plotting import savefig
 
-SHOWN = ["test_recon", "test_recon_excess", "test_bce", "test_mse", "test_kl", "test_elbo", "test_iw", "sigma",
-         "epochs_run", "parameters", "train_seconds"]
+SHOWN = ["test_recon", "test_recon_excess", "train_recon", "generalisation_gap", "test_bce", "test_mse", "test_kl",
+         "test_elbo", "test_iw", "sigma", "nmi", "probe_accuracy", "epochs_run", "parameters", "train_seconds"]
 MODELS = ("ae", "vae")
 CLAIM = "AE reconstructs better than VAE"
+SIZE = "train_images"   # the column of an n_train axis: images per repeat (validation included), None → all
 
 
 class Sweep:
@@ -39,6 +40,7 @@ class Sweep:
 
     def __init__(self, notebook, tag, profile, dataset, axes, overrides=None, **fixed):
         self.notebook, self.tag, self.profile, self.dataset, self.axes = notebook, tag, profile, dataset, axes
+        self.by = [SIZE if a == "n_train" else a for a in axes]     # the axes as table columns
         self.protocol = protocol.load(profile, dataset, overrides)
         self.repeats = list(range(self.protocol["repeats"]))
         self.min_effect, self.alpha = self.protocol["min_effect"], self.protocol["alpha"]
@@ -52,8 +54,13 @@ class Sweep:
 
     def describe(self):
         p = self.protocol
-        per_repeat = (f"its own disjoint block of {p['n_train']} training images" if p["n_train"] else
-                      f"all {len(self.data.train_x)} training images in its own seeded order")
+        n_all = len(self.data.train_x)
+        if "n_train" in self.axes:
+            per_repeat = ("at each size, its own disjoint block of that many training images, or, at "
+                          f"n_train = None, all {n_all} in its own seeded order")
+        else:
+            per_repeat = (f"its own disjoint block of {p['n_train']} training images" if p["n_train"] else
+                          f"all {n_all} training images in its own seeded order")
         grid = " × ".join(f"{len(v)} {k}" for k, v in self.axes.items())
         floor = "" if math.isnan(self.floor) else f"; entropy floor of the test images: {self.floor:.1f} nats"
         return (f"{self.dataset}: {len(self.configs)} models ({len(self.repeats)} repeats × 2 models × {grid}). "
@@ -112,8 +119,8 @@ class Sweep:
         both = pd.concat([learned, fixed], ignore_index=True)
         both.to_csv(self.tables / f"{self.tag}-original_protocol.csv", index=False)
         shown = ["test_kl", "test_mse", "sigma", "effective_beta"]
-        summary = stats.summarise(both, list(self.axes) + ["protocol"], shown)
-        return tables.mean_std_table(summary, list(self.axes) + ["protocol"], shown)
+        summary = stats.summarise(both, self.by + ["protocol"], shown)
+        return tables.mean_std_table(summary, self.by + ["protocol"], shown)
 
     def below_baseline(self, by):
         """Settings (values of `by`) where the AE or the VAE does not reconstruct the test images
@@ -133,7 +140,7 @@ class Sweep:
         is worse than the linear model's, is optimisation-limited: its verdict is not counted."""
         table = convergence.convergence_table(self.results)
         table.to_csv(self.tables / f"{self.tag}-convergence.csv", index=False)
-        by = list(self.axes)
+        by = self.by
         per = table.groupby(by + ["model"]).agg(
             epochs_run=("epochs_run", "mean"), best_epoch=("best_epoch", "mean"), hit_cap=("hit_cap", "sum"),
             final_gain_max=("final_gain", "max"), converged=("converged", "sum"),
@@ -168,7 +175,7 @@ class Sweep:
 
     def summary(self):
         """Mean ± std over repeats per setting and model (also written as <tag>-summary.csv)."""
-        by = list(self.axes) + ["model"]
+        by = self.by + ["model"]
         shown = [m for m in SHOWN if m in self.runs]
         summary = stats.summarise(self.runs, by, shown)
         summary.to_csv(self.tables / f"{self.tag}-summary.csv", index=False)
@@ -178,7 +185,8 @@ class Sweep:
         """The trained model of `kind` at `setting` (axis values) for one repeat (the first by default)."""
         return experiments.pick(self.results, model=kind, repeat=repeat, **setting).model
 
-    def _save(self, fig, name, key=False):
+    def save_figure(self, fig, name, key=False):
+        """Save `fig` as <tag>-<name> in the profile's figures (`key`: also in the report), and show it."""
         savefig(fig, f"{self.tag}-{name}", self.profile)
         if key:
             self.key_figures.append(f"{self.tag}-{name}")
@@ -188,7 +196,7 @@ class Sweep:
         """Training and validation objective per epoch, evaluated alike, one panel per `facet` value."""
         fig = figures.learning_curves(self._where(self.history, where), facet=facet)
         fig.suptitle(title or self.dataset, y=1.03)
-        self._save(fig, name)
+        self.save_figure(fig, name)
 
     def metrics(self, x, name="metrics", title=None, **where):
         """The paired VAE − AE gap of the primary metric against axis `x` (a key figure), and the
@@ -197,10 +205,10 @@ class Sweep:
         gaps = stats.paired_gap(runs, [x], self.metric, self.min_effect)
         fig = figures.paired_gaps(gaps, x, self.min_effect, "VAE − AE, nats per image",
                                   f"{title or self.dataset}: VAE − AE test reconstruction")
-        self._save(fig, f"{name}-gap", key=True)
+        self.save_figure(fig, f"{name}-gap", key=True)
         fig = figures.metrics_vs(runs, x, ["test_recon", "test_bce", "test_mse"],
                                  title=f"{title or self.dataset}: test reconstruction (means over repeats)")
-        self._save(fig, name)
+        self.save_figure(fig, name)
 
     def reconstructions(self, settings, n_show, name="reconstructions", title=None):
         """The first `n_show` test images, then AE and VAE rows for each setting in `settings`."""
@@ -209,17 +217,17 @@ class Sweep:
         fig = figures.reconstructions(rows, self.data.test_x[:n_show], self.data.image_shape)
         if title:
             fig.suptitle(title, y=1.02)
-        self._save(fig, name, key=True)
+        self.save_figure(fig, name, key=True)
 
     def latent_space(self, d_z, key=False, **setting):
         """Test codes of AE and VAE at `d_z` (PCA beyond 2-D); at d_z = 2 also the VAE's histograms."""
         models = {f"{kind.upper()}, d_z={d_z}": self.model(kind, d_z=d_z, **setting) for kind in MODELS}
         fig = figures.latent_scatter(models, self.data.test_x, self.data.test_y, self.info.class_names)
-        self._save(fig, f"latent-dz{d_z}", key=key and d_z == 2)
+        self.save_figure(fig, f"latent-dz{d_z}", key=key and d_z == 2)
         if d_z == 2:
             fig = figures.latent_histograms(self.model("vae", d_z=2, **setting), self.data.test_x,
                                             title=f"{self.dataset}: VAE posterior means vs N(0, 1)")
-            self._save(fig, "latent_hist-dz2")
+            self.save_figure(fig, "latent_hist-dz2")
 
     def gaps(self, by):
         """VAE − AE of the primary metric per setting in `by`, paired by repeat, with 95% intervals."""
@@ -251,7 +259,7 @@ class Sweep:
             counts = part["holds"].value_counts()
             found = ", ".join(f"{counts[o]} {o}" for o in verdicts.OUTCOMES if o in counts)
             lines.append(f"{self.dataset}: '{claim}' over {len(part)} setting(s): {found} "
-                         f"(VAE − AE of {self.metric} in nats per image, n = {len(self.repeats)} repeats, "
+                         f"(VAE − AE of {part['metric'].iloc[0]}, n = {len(self.repeats)} repeats, "
                          f"Holm at {self.alpha}, smallest effect {part['min_effect'].iloc[0]:g}; "
                          f"values {part['value'].min():+.3g} … {part['value'].max():+.3g}).")
         return "\n".join(lines)

@@ -2,9 +2,10 @@
 import numpy as np
 import pandas as pd
 
+from .data import images_per_repeat
 from .models import parameter_count
 
-CONFIG_COLUMNS = ["dataset", "model", "n_layers", "d_z", "beta", "repeat"]
+CONFIG_COLUMNS = ["dataset", "model", "n_layers", "d_z", "beta", "repeat"]   # and train_images (n_train or all)
 
 
 def results_table(results):
@@ -12,6 +13,7 @@ def results_table(results):
     rows = []
     for config, result in results.items():
         row = {k: getattr(config, k) for k in CONFIG_COLUMNS}
+        row["train_images"] = images_per_repeat(config)
         row.update(result.test)
         row["parameters"] = parameter_count(result.model)
         row["train_seconds"] = result.train_seconds
@@ -28,6 +30,7 @@ def history_table(results):
         frame = pd.DataFrame(result.history)
         for k in CONFIG_COLUMNS:
             frame[k] = getattr(config, k)
+        frame["train_images"] = images_per_repeat(config)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 

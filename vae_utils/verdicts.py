@@ -14,7 +14,8 @@ OUTCOMES = ("yes", "no", "equivalent", "inconclusive", "optimisation-limited", "
 
 
 def decide(value, p_holm, p_equiv_holm, min_effect, direction, alpha=0.05, equivalence=False):
-    """The verdict on a claim that the effect is > 0 (direction=+1) or < 0 (-1):
+    """The verdict on a claim that the effect is > 0 (direction=+1), < 0 (-1) or either (0: a
+    claim of a difference, never 'no'):
     'yes' when the difference from 0 is significant after Holm and the effect is at least
     `min_effect` in the claimed direction; 'no' when it is so in the other direction;
     'equivalent' when the equivalence test (TOST, margin ±min_effect) is significant after
@@ -29,7 +30,7 @@ def decide(value, p_holm, p_equiv_holm, min_effect, direction, alpha=0.05, equiv
         if p_equiv_holm < alpha:
             return "yes"
         return "no" if p_holm < alpha and abs(value) >= min_effect else "inconclusive"
-    signed = direction * value
+    signed = abs(value) if direction == 0 else direction * value
     if p_holm < alpha and abs(signed) >= min_effect:
         return "yes" if signed > 0 else "no"
     if p_equiv_holm < alpha:
