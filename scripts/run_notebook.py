@@ -39,68 +39,11 @@ from pathlib import Path
 
 import papermill as pm
 
-from vae_utils import paths, protocol
+from vae_utils import paths, protocol, runspec
 from vae_utils.reproducibility import package_versions, pick_device, write_run_metadata
+from vae_utils.runspec import notebook_of, parameters, protocol_of, run_file, runs_of, shown  # noqa: F401
 
 BUILD = paths.PROJECT_ROOT / "build"
-TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list,), "dict": (dict,)}
-
-
-def run_file(profile, run):
-    return paths.PROJECT_ROOT / "params" / paths.params_profile(profile) / f"{run}.yaml"
-
-
-def runs_of(profile):
-    """Every run of a profile: the stems of params/<profile>/[0-9]*.yaml."""
-    folder = paths.PROJECT_ROOT / "params" / paths.params_profile(profile)
-    return sorted(p.stem for p in folder.glob("[0-9]*.yaml"))
-
-
-def shown(path):
-    """`path` as messages show it: relative to the repository when inside it."""
-    try:
-        return path.relative_to(paths.PROJECT_ROOT)
-    except ValueError:
-        return path
-
-
-def check_types(path, own, declared):
-    """ValueError naming `path` for a value whose type differs from the type of the notebook's
-    default (a default of None takes anything; an integer is a float; a bool is not an integer)."""
-    for name, value in own.items():
-        try:
-            default = ast.literal_eval(declared[name]["default"])
-        except (ValueError, SyntaxError):          # a default that is an expression: not checked
-            continue
-        allowed = TYPES.get(type(default).__name__)
-        if value is None or default is None or allowed is None:
-            continue
-        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
-            raise ValueError(f"{shown(path)}: {name}={value!r} is not allowed; the notebook "
-                             f"declares it as {type(default).__name__} (default {default!r})")
-
-
-def parameters(profile, run, declared):
-    """The run's own parameters (names the notebook declares, of its types, else an error naming
-    the file), a dry run's replacements, and the profile."""
-    path = run_file(profile, run)
-    if not path.exists():
-        raise ValueError(f"run {run!r} has no parameter file {path.relative_to(paths.PROJECT_ROOT)}")
-    own = protocol.read_yaml(path, f"the parameters of run {run}")
-    unknown = sorted(set(own) - set(declared))
-    if unknown:
-        raise ValueError(f"{path.relative_to(paths.PROJECT_ROOT)}: unknown parameter(s) {unknown}; "
-                         f"allowed: {sorted(declared)}")
-    check_types(path, own, declared)
-    if paths.is_dry(profile):
-        dry = {k: v for k, v in protocol.dry_overlay().get("parameters", {}).items() if k in declared}
-        check_types(protocol.dry_file(), dry, declared)
-        own.update(dry)
-    if "profile" in declared:
-        own["profile"] = profile
-    return own
-
-
 def check_dry_parameters(profile):
     """ValueError for a parameter of params/dry.yaml that no notebook of `profile` declares."""
     declared = set()
@@ -112,28 +55,11 @@ def check_dry_parameters(profile):
                          f"by no notebook; allowed: {sorted(declared)}")
 
 
-def protocol_of(params, declared):
-    """The training protocol the run uses (for its metadata), or None for a notebook without one."""
-    if "protocol" not in declared:
-        return None
-    dataset = params.get("dataset") or ast.literal_eval(declared["dataset"]["default"])
-    return protocol.load(params.get("profile", "default"), dataset, params.get("protocol"))
-
-
-def notebook_of(run):
-    path = paths.PROJECT_ROOT / "notebooks" / f"{run.split('--')[0]}.ipynb"
-    if not path.exists():
-        raise ValueError(f"run {run!r} names no notebook (notebooks/{path.name} is missing)")
-    return path
-
-
 def check_run(profile, run):
-    """(notebook, parameters, protocol) of a run, every file checked; ValueError otherwise."""
-    paths.check_profile(profile)
-    notebook = notebook_of(run)
-    declared = pm.inspect_notebook(str(notebook))
-    params = parameters(profile, run, declared)
-    return notebook, params, protocol_of(params, declared)
+    """(notebook, parameters, protocol) of a run, every file checked (`vae_utils.runspec.resolve`);
+    ValueError otherwise."""
+    spec = runspec.resolve(profile, run)
+    return spec.notebook, spec.parameters, spec.protocol
 
 
 def dry_environment(profile):

@@ -1,17 +1,25 @@
 """The β sweep's verdict logic on made-up per-model tables (no training): which arms are
 paired, in which direction, and how sameness claims and optimisation-limited arms come out."""
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 
-from vae_utils.beta import AE, CLAIMS, BetaSweep
+from vae_utils import judge
+from vae_utils.beta import AE, CLAIMS
+from vae_utils.generation import SAMPLER_LABELS
 
 
-def sweep_over(table, betas, limited=()):
-    sweep = BetaSweep.__new__(BetaSweep)          # the verdict methods need no data or models
-    sweep.notebook, sweep.dataset, sweep.d_z, sweep.betas = "04_beta_vae", "mnist", 10, betas
-    sweep.alpha, sweep.min_effect, sweep.limited, sweep.labelled = 0.05, 1.0, set(limited), False
-    sweep.runs = table
-    return sweep
+def judged(table, betas, limited=()):
+    """The verdict functions of notebook 4 bound to a plain per-model table (no data or models)."""
+    settings = dict(notebook="04_beta_vae", dataset="mnist", alpha=0.05)
+    return SimpleNamespace(
+        reconstruction_verdicts=lambda ae_like, vae_like: judge.ae_likeness(
+            table, set(limited), ae_like, vae_like, 10, min_effect=1.0, **settings),
+        clustering_verdicts=lambda metric, effect: judge.clustering(table, set(limited), betas, metric, effect, 10,
+                                                                    **settings),
+        generation_verdicts=lambda min_effect: judge.beta_generation(table, set(limited), betas, min_effect, 10,
+                                                                     SAMPLER_LABELS, **settings))
 
 
 def runs(means, metric="test_recon", noise=0.05, repeats=5):
@@ -23,7 +31,7 @@ def runs(means, metric="test_recon", noise=0.05, repeats=5):
 
 def test_reconstruction_claims_are_sameness_claims_against_the_right_reference():
     table = runs({AE: 90.0, "β=0": 90.02, "β=0.5": 95.0, "β=1": 100.0, "β=1.5": 100.1})
-    rows = sweep_over(table, [0, 0.5, 1, 1.5]).reconstruction_verdicts([0], [0.5, 1.5])
+    rows = judged(table, [0, 0.5, 1, 1.5]).reconstruction_verdicts([0], [0.5, 1.5])
     found = dict(zip(rows["condition"], rows["holds"]))
     assert found == {"beta=0, versus=ae, d_z=10": "yes", "beta=0.5, versus=β=1, d_z=10": "no",
                      "beta=1.5, versus=β=1, d_z=10": "yes"}
@@ -33,7 +41,7 @@ def test_reconstruction_claims_are_sameness_claims_against_the_right_reference()
 
 def test_an_arm_that_did_not_converge_is_marked_not_counted():
     table = runs({AE: 90.0, "β=0": 90.02, "β=0.5": 95.0, "β=1": 100.0, "β=1.5": 100.1})
-    rows = sweep_over(table, [0, 0.5, 1, 1.5], limited={"β=1.5"}).reconstruction_verdicts([0], [0.5, 1.5])
+    rows = judged(table, [0, 0.5, 1, 1.5], limited={"β=1.5"}).reconstruction_verdicts([0], [0.5, 1.5])
     assert rows.set_index("condition").loc["beta=1.5, versus=β=1, d_z=10", "holds"] == "optimisation-limited"
     assert rows.set_index("condition").loc["beta=0.5, versus=β=1, d_z=10", "holds"] == "no"
 
@@ -41,7 +49,7 @@ def test_an_arm_that_did_not_converge_is_marked_not_counted():
 def test_clustering_is_compared_with_the_ae_and_its_trend_over_beta_at_least_one():
     table = runs({AE: 0.50, "β=0.1": 0.9, "β=1": 0.60, "β=1.5": 0.62, "β=4": 0.70, "β=10": 0.78},
                  metric="nmi", noise=0.005)
-    rows = sweep_over(table, [0.1, 1, 1.5, 4, 10]).clustering_verdicts("nmi", 0.02)
+    rows = judged(table, [0.1, 1, 1.5, 4, 10]).clustering_verdicts("nmi", 0.02)
     versus_ae = rows[rows["claim"] == CLAIMS["clusters"]]
     assert versus_ae["condition"].tolist() == [f"beta={b}, versus=ae, d_z=10" for b in ("1", "1.5", "4", "10")]
     assert (versus_ae["holds"] == "yes").all()
@@ -53,9 +61,7 @@ def test_clustering_is_compared_with_the_ae_and_its_trend_over_beta_at_least_one
 def test_generation_compares_each_larger_beta_with_beta_one_per_sampler():
     prior = runs({"β=1": 50.0, "β=4": 40.0, "β=10": 80.0}, metric="frechet", noise=0.5).assign(sampler="prior")
     mixture = runs({"β=1": 30.0, "β=4": 30.2, "β=10": 45.0}, metric="frechet", noise=0.5).assign(sampler="mixture")
-    sweep = sweep_over(None, [1, 4, 10])
-    sweep.scores = pd.concat([prior, mixture], ignore_index=True)
-    rows = sweep.generation_verdicts(min_effect=5.0)
+    rows = judged(pd.concat([prior, mixture], ignore_index=True), [1, 4, 10]).generation_verdicts(min_effect=5.0)
     found = dict(zip(zip(rows["claim"].str.extract(r"\((.*)\)$")[0], rows["condition"].str[:6]), rows["holds"]))
     assert found == {("own prior", "beta=4"): "yes", ("own prior", "beta=1"): "no",
                      ("fitted mixture (10)", "beta=4"): "equivalent", ("fitted mixture (10)", "beta=1"): "no"}

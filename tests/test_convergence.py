@@ -44,26 +44,42 @@ def test_convergence_table_reads_the_stopping_record():
     assert row["best_epoch"] == 3 and row["best_val_loss"] == 3.0 and row["converged"]
 
 
+def convergence_rows(settings, failed=()):
+    """A per-model convergence table over `settings` (dicts), 2 repeats each of AE and VAE: all
+    converged, but for repeat 0 of the AE at each setting in `failed`."""
+    rows = [{**s, "model": m, "repeat": r, "epochs_run": 40, "best_epoch": 30, "hit_cap": False, "final_gain": 0.0,
+             "best_val_loss": 100.0 - s.get("n_layers", 2), "converged": not (s in failed and m == "ae" and r == 0)}
+            for s in settings for m in ("ae", "vae") for r in (0, 1)]
+    return pd.DataFrame(rows)
+
+
 def test_limited_settings_mark_their_rows_whatever_the_condition_columns():
-    from vae_utils.sweep import Sweep
-    sweep = object.__new__(Sweep)                  # no data needed for this bookkeeping
-    sweep.limited = [{"d_z": 2}]
+    from vae_utils import judge
     gaps = pd.DataFrame({"d_z": [2, 5], "n_layers": [2, 2]})
-    assert sweep.limited_conditions(gaps, ["d_z", "n_layers"]) == {"d_z=2, n_layers=2"}
-    assert sweep.limited_conditions(gaps, ["d_z"]) == {"d_z=2"}
+    assert judge.marked(gaps, [{"d_z": 2}], ["d_z", "n_layers"]) == {"d_z=2, n_layers=2"}
+    assert judge.marked(gaps, [{"d_z": 2}], ["d_z"]) == {"d_z=2"}
 
 
-def test_a_d_z_where_the_linear_aes_miss_pca_is_labelled_at_every_depth(tmp_path, monkeypatch):
-    from vae_utils import sweep as sweep_module
+def test_a_setting_with_a_repeat_that_did_not_converge_is_limited_and_a_converged_grid_is_not():
+    from vae_utils import judge
+    grid = [{"d_z": d, "n_layers": n} for d in (2, 10) for n in (1, 2)]
+    assert judge.limited_settings(convergence_rows(grid), ["d_z", "n_layers"]) == []
+    assert judge.limited_settings(convergence_rows(grid, failed=[grid[3]]), ["d_z", "n_layers"]) == [grid[3]]
+    worse = convergence_rows(grid)
+    worse.loc[(worse["d_z"] == 10) & (worse["n_layers"] == 2), "best_val_loss"] = 200.0   # worse than linear
+    assert judge.limited_settings(worse, ["d_z", "n_layers"]) == [{"d_z": 10, "n_layers": 2}]
+
+
+def test_a_d_z_where_the_linear_aes_miss_pca_is_labelled_at_every_depth():
+    from vae_utils import judge
     check = pd.DataFrame({"d_z": [2, 2, 10, 10], "repeat": [0, 1, 0, 1], "ae_test_mse": [1.05, 1.04, 0.9, 0.9],
                           "pca_test_mse": [1.0, 1.0, 1.0, 1.0]})
     check["ratio"] = check["ae_test_mse"] / check["pca_test_mse"]
     check["within_tolerance"] = check["ratio"] <= 1.02
-    monkeypatch.setattr(sweep_module.convergence, "pca_check", lambda runs, configs: check)
-    sweep = object.__new__(sweep_module.Sweep)
-    sweep.runs, sweep.configs, sweep.tables, sweep.tag, sweep.limited = None, [], tmp_path, "t", [{"n_layers": 3}]
-    _, summary = sweep.pca_check()
-    assert summary["within_tolerance"].tolist() == [False, True]
-    assert sweep.limited == [{"n_layers": 3}, {"d_z": 2}]
+    assert convergence.pca_summary(check)["within_tolerance"].tolist() == [False, True]
+    grid = [{"d_z": d, "n_layers": n} for d in (2, 10) for n in (1, 2, 3)]
+    limited = judge.limited_settings(convergence_rows(grid, failed=[{"d_z": 10, "n_layers": 3}]),
+                                     ["d_z", "n_layers"], check)
+    assert limited == [{"d_z": 10, "n_layers": 3}, {"d_z": 2}]
     gaps = pd.DataFrame({"d_z": [2, 2, 10], "n_layers": [1, 2, 2]})
-    assert sweep.limited_conditions(gaps, ["d_z", "n_layers"]) == {"d_z=2, n_layers=1", "d_z=2, n_layers=2"}
+    assert judge.marked(gaps, limited, ["d_z", "n_layers"]) == {"d_z=2, n_layers=1", "d_z=2, n_layers=2"}

@@ -12,28 +12,21 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import convergence, experiments, figures, generation, latents, protocol, stats, tables, verdicts
+from . import convergence, experiments, figures, generation, judge, latents, protocol, stats, tables, verdicts
 from .data import config_split, dataset_info, load_dataset
 from .likelihood import importance_weighted_bound
 from .paths import output_dir, run_name
 from .plotting import image_grid, savefig
 from .samplers import decode
 
-AE = "ae"
-CLAIMS = {
-    "ae_like": "β → 0 behaves like an AE (reconstruction)",
-    "vae_like": "β ≈ 1 behaves like a VAE (reconstruction)",
-    "clusters": "β-VAE (β ≥ 1) clusters better than an AE",
-    "clusters_trend": "clustering improves with β (β ≥ 1)",
-    "generates": "β > 1 generates better than a plain VAE",
-}
+AE, CLAIMS = judge.AE, judge.CLAIMS
 POSITION_METRICS = ("test_recon", "active_units", "code_rms", "nmi")
 NO_AE_REFERENCE = {"test_kl", "test_sampled_recon", "test_elbo"}   # undefined for an AE (no posterior)
 
 
 def arm(config):
     """The name of a model in the sweep: 'ae', or 'β=<value>' for a VAE."""
-    return AE if config.model == "ae" else f"β={config.beta:g}"
+    return judge.arm(config.model, config.beta)
 
 
 def beta_axis(ax, betas, linear_below=1e-3):
@@ -72,7 +65,7 @@ class BetaSweep:
         self.data = load_dataset(dataset)
         self.labelled = self.data.train_y is not None
         self.tables = output_dir(profile, "tables")
-        self.key_figures, self.limited = [], set()
+        self.key_figures = []
 
     def _grid(self, base, d_z, repeats):
         return (experiments.grid(base, model=["vae"], beta=self.betas, d_z=[d_z], repeat=repeats)
@@ -102,7 +95,7 @@ class BetaSweep:
         per = self.convergence.groupby("arm", sort=False).agg(
             epochs_run=("epochs_run", "mean"), best_epoch=("best_epoch", "mean"), hit_cap=("hit_cap", "sum"),
             final_gain_max=("final_gain", "max"), converged=("converged", "sum")).reset_index()
-        self.limited = set(per.loc[per["converged"] < len(self.repeats), "arm"])
+        self.limited = judge.limited_arms(self.convergence)
         self.convergence.to_csv(self.tables / f"{self.tag}-convergence.csv", index=False)
         seconds = sum(r.train_seconds for r in everything.values())
         return per, f"training time of these models: {seconds / 60:.1f} min"
@@ -144,10 +137,7 @@ class BetaSweep:
 
     def table(self, view="active_standardised"):
         """Per model: the runs table with the clustering scores of `view` joined on."""
-        if not self.labelled:
-            return self.runs
-        part = self.clusters[self.clusters["view"] == view].drop(columns=["view", "beta"])
-        return self.runs.merge(part, on=["arm", "repeat"], how="left")
+        return judge.with_codes(self.runs, self.clusters if self.labelled else None, view)
 
     def summary(self, metrics, view="active_standardised"):
         """Mean, std and 95% interval over repeats per arm (AE first, then β ascending)."""
@@ -166,47 +156,6 @@ class BetaSweep:
         position = (means - means.loc[AE]) / spread.where(spread != 0)    # undefined (NaN) where AE = VAE
         return position.drop(index=AE).loc[[f"β={b:g}" for b in self.betas]]
 
-    # -- verdicts -------------------------------------------------------------------------------
-    def paired(self, table, metric, pairs, margin):
-        """Paired differences plus − minus of `metric` for each (minus, plus) arm pair, by repeat:
-        one row per pair with its interval and tests (`stats.paired_gap`); `beta` names the plus arm."""
-        rows = []
-        for minus, plus in pairs:
-            part = table[table["arm"].isin([minus, plus])].assign(model=lambda t: t["arm"], d_z=self.d_z)
-            gap = stats.paired_gap(part, ["d_z"], metric, margin, minus=minus, plus=plus)
-            rows.append(gap.assign(beta=plus.removeprefix("β="), versus=minus))
-        return pd.concat(rows, ignore_index=True)
-
-    def _rows(self, key, gaps, direction=+1, equivalence=False, columns=("beta", "versus", "d_z")):
-        limited = {verdicts.condition_of(g, list(columns)) for _, g in gaps.iterrows()
-                   if f"β={g.get('beta')}" in self.limited or g.get("versus") in self.limited}
-        return verdicts.verdict_rows(self.notebook, self.dataset, CLAIMS[key], gaps, list(columns), direction,
-                                     self.alpha, limited, equivalence)
-
-    def reconstruction_verdicts(self, ae_like, vae_like):
-        """Claim 3 on the primary metric `test_recon` (nats per image), as equivalence claims with
-        the protocol's smallest effect as the margin: each β in `ae_like` against the AE, each β
-        in `vae_like` against β = 1."""
-        near_ae = self.paired(self.runs, self.metric, [(AE, f"β={b:g}") for b in ae_like], self.min_effect)
-        near_vae = self.paired(self.runs, self.metric, [("β=1", f"β={b:g}") for b in vae_like], self.min_effect)
-        return pd.concat([self._rows("ae_like", near_ae, equivalence=True),
-                          self._rows("vae_like", near_vae, equivalence=True)], ignore_index=True)
-
-    def clustering_verdicts(self, metric, min_effect, view="active_standardised"):
-        """Claim 4 on clustering `metric` of `view`: each β ≥ 1 against the AE (one Holm family),
-        and the paired slope of the metric against log2 β over β ≥ 1 (margin: `min_effect`
-        across the whole range)."""
-        table = self.table(view)
-        high = [b for b in self.betas if b >= 1]
-        versus_ae = self.paired(table, metric, [(AE, f"β={b:g}") for b in high], min_effect)
-        wide = table[table["arm"].isin([f"β={b:g}" for b in high])].pivot(index="repeat", columns="beta", values=metric)
-        slope = stats.repeat_slope(wide, min_effect / math.log2(high[-1] / high[0]),
-                                   f"slope per doubling of β ({', '.join(f'{b:g}' for b in high)})", f"{metric} slope")
-        limited = {slope["comparison"].iloc[0]} if any(f"β={b:g}" in self.limited for b in high) else set()
-        trend = verdicts.verdict_rows(self.notebook, self.dataset, CLAIMS["clusters_trend"], slope, ["comparison"],
-                                      +1, self.alpha, limited)
-        return pd.concat([self._rows("clusters", versus_ae), trend], ignore_index=True)
-
     def generation(self, extractor, real_features, n, seed=0):
         """Sample quality: every VAE from its own prior; as the control, the VAEs with β ≥ 1 (those
         claim 5 compares) and the AE from a 10-component mixture fitted to their training codes."""
@@ -216,24 +165,29 @@ class BetaSweep:
                                         samplers={"vae": ["prior"], "ae": []}),
             generation.score_generation(control, extractor, real_features, n, seed=seed,
                                         samplers={"vae": ["mixture"], "ae": ["mixture"]})], ignore_index=True)
-        self.scores.insert(1, "arm", [AE if m == AE else f"β={b:g}"
-                                      for m, b in zip(self.scores["model"], self.scores["beta"])])
+        self.scores.insert(1, "arm", [judge.arm(m, b) for m, b in zip(self.scores["model"], self.scores["beta"])])
         self.scores.to_csv(self.tables / f"{self.tag}-generation.csv", index=False)
         return self.scores
 
+    # -- verdicts (`vae_utils.judge`, on this sweep's tables) ---------------------------------------
+    def _judged(self):
+        return dict(notebook=self.notebook, dataset=self.dataset, alpha=self.alpha)
+
+    def reconstruction_verdicts(self, ae_like, vae_like):
+        """Claim 3 on `test_recon` as sameness claims (`judge.ae_likeness`): each β in `ae_like`
+        against the AE, each β in `vae_like` against β = 1."""
+        return judge.ae_likeness(self.runs, self.limited, ae_like, vae_like, self.d_z, min_effect=self.min_effect,
+                                 **self._judged())
+
+    def clustering_verdicts(self, metric, min_effect, view="active_standardised"):
+        """Claim 4 on clustering `metric` of `view` (`judge.clustering`)."""
+        return judge.clustering(self.table(view), self.limited, self.betas, metric, min_effect, self.d_z,
+                                **self._judged())
+
     def generation_verdicts(self, min_effect, metric="frechet"):
-        """Claim 5: each β > 1 against β = 1, FD(β = 1) − FD(β) paired by repeat (> 0: β generates
-        better), one Holm family per sampler (own prior: the claim; fitted mixture: the control)."""
-        rows = []
-        for sampler in dict.fromkeys(self.scores["sampler"]):
-            part = self.scores[(self.scores["sampler"] == sampler) & (self.scores["model"] == "vae")]
-            gaps = self.paired(part, metric, [(f"β={b:g}", "β=1") for b in self.betas if b > 1], min_effect)
-            gaps["beta"], gaps["versus"] = [v.removeprefix("β=") for v in gaps["versus"]], "β=1"
-            gaps["sampler"] = generation.SAMPLER_LABELS[sampler]
-            found = self._rows("generates", gaps, columns=("beta", "versus", "sampler", "d_z"))
-            found["claim"] = f"{CLAIMS['generates']} ({generation.SAMPLER_LABELS[sampler]})"
-            rows.append(found)
-        return pd.concat(rows, ignore_index=True)
+        """Claim 5 (`judge.beta_generation`): each β > 1 against β = 1, per sampler."""
+        return judge.beta_generation(self.scores, self.limited, self.betas, min_effect, self.d_z,
+                                     generation.SAMPLER_LABELS, metric=metric, **self._judged())
 
     def save_verdict(self, rows):
         return verdicts.save(rows, run_name(f"{self.notebook}--{self.dataset}"), self.profile, self.key_figures)

@@ -8,18 +8,15 @@ between the smallest and the largest size.
 """
 import pandas as pd
 
-from . import latents, paths, protocol, stats, verdicts
-from .beta import CLAIMS
-from .data import VAL_FRACTION, config_split
-from .sweep import CLAIM, SIZE
+from . import judge, latents, paths, protocol, stats
+from .data import VAL_FRACTION, config_split, load_dataset
+from .judge import CHANGES, SIZE  # noqa: F401  (CHANGES: the question's claim texts)
 from .training import evaluate
 
 DATASETS = ("mnist", "fashion_mnist")
 TRAIN_EVAL_IMAGES = 5000        # training images per model on which its training reconstruction is measured
 VIEW = "active_standardised"    # the codes claim 4 is judged on, as in notebook 4
 SHARED = {"test_recon": "03_ae_vs_vae_latent_dim", "nmi": "04_beta_vae"}   # the run whose models each claim shares
-CHANGES = {"test_recon": "the VAE − AE reconstruction gap changes with the training-set size",
-           "nmi": "the β = 1 − AE clustering (NMI) gap changes with the training-set size"}
 
 
 def check_grid(dataset, sizes):
@@ -58,77 +55,41 @@ def measure(sweep):
     return runs
 
 
-def default_size(sweep):
-    """Images per repeat of the profile's own protocol: the size every other notebook uses."""
-    return sweep.protocol["n_train"] or len(sweep.data.train_x)
+def own_size(protocol_used, dataset):
+    """Images per repeat of a protocol: the size every other notebook of the profile trains on."""
+    return protocol_used["n_train"] or len(load_dataset(dataset).train_x)
 
 
-def shares_models(sweep, metric):
-    """True when the run of this profile and dataset whose models claim `metric` is also judged
-    on (`SHARED`) trains on this sweep's protocol: then its models at `default_size` are these."""
-    folder = paths.PROJECT_ROOT / "params" / paths.params_profile(sweep.profile)
-    run = folder / f"{SHARED[metric]}--{sweep.dataset}.yaml"
-    if not run.exists():
-        return False
-    overrides = protocol.read_yaml(run, "a run's parameters").get("protocol") or {}
-    return protocol.load(sweep.profile, sweep.dataset, overrides) == sweep.protocol
+def shared_metrics(profile, dataset, protocol_used):
+    """The metrics (of `SHARED`) whose run in this profile and dataset trains on `protocol_used`:
+    then its models at `own_size` are this notebook's, and their rows are named as there."""
+    folder = paths.PROJECT_ROOT / "params" / paths.params_profile(profile)
+    shared = set()
+    for metric, notebook in SHARED.items():
+        run = folder / f"{notebook}--{dataset}.yaml"
+        if run.exists():
+            overrides = protocol.read_yaml(run, "a run's parameters").get("protocol") or {}
+            if protocol.load(profile, dataset, overrides) == protocol_used:
+                shared.add(metric)
+    return shared
 
 
-def _named(rows, gaps, sweep, columns, shared):
-    """With `shared`, the conditions at the profile's own size read as in the run whose models they
-    are (so the report counts them once): `columns` without the size; elsewhere with it."""
-    own = default_size(sweep)
-    rows = rows.copy()
-    rows["condition"] = [verdicts.condition_of(g, [c for c in columns if c != SIZE])
-                         if shared and g[SIZE] == own else condition for (_, g), condition in
-                         zip(gaps.iterrows(), rows["condition"])]
-    return rows
-
-
-def _limited(sweep, gaps, columns):
-    """Condition strings of `gaps` rows at a setting the sweep found optimisation-limited."""
-    return {verdicts.condition_of(g, columns) for _, g in gaps.iterrows()
-            if any(all(g[k] == v for k, v in s.items()) for s in sweep.limited)}
+def _judged(sweep, nmi_min_effect):
+    return dict(notebook=sweep.notebook, dataset=sweep.dataset, min_effect=sweep.min_effect, alpha=sweep.alpha,
+                nmi_min_effect=nmi_min_effect)
 
 
 def claim_rows(sweep, nmi_min_effect):
-    """Claim 1 (VAE − AE test reconstruction, nats per image) and claim 4 (β = 1 − AE k-means
-    NMI of the codes) at every size and d_z: one Holm family per claim, the decision rule of
-    notebooks 3 and 4. Beside the verdict columns: the row's d_z and size."""
-    by, parts = [SIZE, "d_z"], []
-    recon = stats.paired_gap(sweep.runs, by, sweep.metric, sweep.min_effect)
-    recon["n_layers"] = sweep.runs["n_layers"].iloc[0]
-    nmi = stats.paired_gap(sweep.runs, by, "nmi", nmi_min_effect).assign(beta="1", versus="ae")
-    for claim, gaps, columns, metric in ((CLAIM, recon, ["d_z", "n_layers", SIZE], sweep.metric),
-                                         (CLAIMS["clusters"], nmi, ["beta", "versus", "d_z", SIZE], "nmi")):
-        rows = verdicts.verdict_rows(sweep.notebook, sweep.dataset, claim, gaps, columns, +1, sweep.alpha,
-                                     _limited(sweep, gaps, columns))
-        rows = _named(rows, gaps, sweep, columns, shares_models(sweep, metric))
-        parts.append(rows.assign(d_z=gaps["d_z"].to_numpy(), **{SIZE: gaps[SIZE].to_numpy()}))
-    return pd.concat(parts, ignore_index=True)
+    """Claim 1 and claim 4 at every size and d_z (`judge.size_claims`) from the sweep's tables."""
+    return judge.size_claims(sweep.runs, sweep.convergence_table(), own_size=own_size(sweep.protocol, sweep.dataset),
+                             shared=shared_metrics(sweep.profile, sweep.dataset, sweep.protocol),
+                             **_judged(sweep, nmi_min_effect))
 
 
 def change_rows(sweep, nmi_min_effect):
-    """Per claim and d_z: does the gap at the largest size differ from the gap at the smallest?
-    A two-sample (Welch) interval on the difference of the two gaps' means (their repeats are
-    different models, independent but for sharing a seed per repeat and the test set),
-    two-sided, with the claim's own smallest effect as the margin. Beside
-    the verdict columns: the row's d_z and sizes."""
-    sizes = sorted(sweep.runs[SIZE].unique())
-    low, high = sizes[0], sizes[-1]
-    rows = []
-    for metric, margin in ((sweep.metric, sweep.min_effect), ("nmi", nmi_min_effect)):
-        gaps = stats.repeat_gaps(sweep.runs, [SIZE, "d_z"], metric)
-        table = pd.DataFrame([stats.difference_of_means(gaps.loc[(high, d_z)], gaps.loc[(low, d_z)], margin,
-                                                        d_z=d_z, sizes=f"{int(high)} vs {int(low)} images",
-                                                        metric=f"{metric} gap difference")
-                              for d_z in sorted(sweep.runs["d_z"].unique())])
-        limited = {verdicts.condition_of(g, ["d_z", "sizes"]) for _, g in table.iterrows()
-                   if any(s.get("d_z", g["d_z"]) == g["d_z"] and s.get(SIZE, low) in (low, high)
-                          for s in sweep.limited)}
-        rows.append(verdicts.verdict_rows(sweep.notebook, sweep.dataset, CHANGES[metric], table, ["d_z", "sizes"],
-                                          0, sweep.alpha, limited).assign(d_z=table["d_z"], sizes=table["sizes"]))
-    return pd.concat(rows, ignore_index=True)
+    """Per claim and d_z, whether the gap changes between the smallest and the largest size
+    (`judge.size_changes`), from the sweep's tables."""
+    return judge.size_changes(sweep.runs, sweep.convergence_table(), **_judged(sweep, nmi_min_effect))
 
 
 def gaps_by_size(sweep, metric, margin):

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import baselines, convergence, experiments, figures, protocol, stats, tables, verdicts
+from . import baselines, convergence, experiments, figures, judge, protocol, stats, tables, verdicts
 from .data import config_split, dataset_info, entropy_floor, load_dataset
 from .likelihood import importance_weighted_bound
 from .losses import scale_of
@@ -20,8 +20,7 @@ from .plotting import savefig
 SHOWN = ["test_recon", "test_recon_excess", "train_recon", "generalisation_gap", "test_bce", "test_mse", "test_kl",
          "test_elbo", "test_iw", "sigma", "nmi", "probe_accuracy", "epochs_run", "parameters", "train_seconds"]
 MODELS = ("ae", "vae")
-CLAIM = "AE reconstructs better than VAE"
-SIZE = "train_images"   # the column of an n_train axis: images per repeat (validation included), None → all
+CLAIM, SIZE = judge.CLAIM, judge.SIZE   # SIZE: the column of an n_train axis (images per repeat; None → all)
 
 
 class Sweep:
@@ -50,7 +49,7 @@ class Sweep:
         self.data = load_dataset(dataset)
         self.floor = entropy_floor(self.data.test_x) if self.info.likelihood == "bernoulli" else np.nan
         self.tables = output_dir(profile, "tables")
-        self.key_figures, self.limited, self.baseline = [], set(), None
+        self.key_figures, self.baseline, self.measured = [], None, {}
 
     def describe(self):
         p = self.protocol
@@ -83,24 +82,35 @@ class Sweep:
         if self.info.likelihood == "gaussian":
             self.runs["sigma"] = [scale_of(r.model) for r in self.results.values()]
         self.history = tables.history_table(self.results)
+        self.measured = {}                          # the tables the verdicts are judged on, made once
         assert len(self.runs) == len(self.configs)
         assert self.runs[["test_recon", "test_bce", "test_mse", "test_loss"]].notna().all().all()
         self.runs.to_csv(self.tables / f"{self.tag}-runs.csv", index=False)
         return f"training time of these models: {self.runs['train_seconds'].sum() / 60:.1f} min"
 
+    def baselines_table(self):
+        """Gaussian data: the mean training image and the nearest training image of each repeat,
+        scored on the test set as the models are (`baselines.reconstruction_baselines`), written
+        once as <tag>-baselines.csv; None for Bernoulli data."""
+        if "baselines" not in self.measured:
+            table = None
+            if self.configs[0].likelihood != "bernoulli":
+                first = {c.repeat: c for c in self.configs}
+                train_sets = [self.data.train_x[config_split(first[r], len(self.data.train_x))[0]]
+                              for r in self.repeats]
+                table = baselines.reconstruction_baselines(train_sets, self.data.test_x, self.configs[0].likelihood)
+                table.to_csv(self.tables / f"{self.tag}-baselines.csv", index=False)
+            self.measured["baselines"] = table
+        return self.measured["baselines"]
+
     def baselines(self):
-        """Gaussian data: the mean training image and the nearest training image, from each
-        repeat's own training images, scored on the test set as the models are (mean ± std over
-        repeats; None for Bernoulli data); their NLL takes the σ that is best on the test set
-        (σ² = their test MSE), which flatters them. Settings whose models (AE or VAE, mean over
-        repeats) do not beat the nearest training image's test MSE are marked below-baseline."""
-        likelihood = self.configs[0].likelihood
-        if likelihood == "bernoulli":
+        """The baselines (`baselines_table`) as mean ± std over repeats (None for Bernoulli data);
+        their NLL takes the σ that is best on the test set (σ² = their test MSE), which flatters
+        them. Settings whose models (AE or VAE, mean over repeats) do not beat the nearest
+        training image's test MSE are below-baseline (`judge.below_baseline`)."""
+        table = self.baselines_table()
+        if table is None:
             return None
-        first = {c.repeat: c for c in self.configs}
-        train_sets = [self.data.train_x[config_split(first[r], len(self.data.train_x))[0]] for r in self.repeats]
-        table = baselines.reconstruction_baselines(train_sets, self.data.test_x, likelihood)
-        table.to_csv(self.tables / f"{self.tag}-baselines.csv", index=False)
         summary = table.groupby("baseline", sort=False)[["test_mse", "test_recon"]].agg(["mean", "std"])
         self.baseline = summary.xs("mean", axis=1, level=1)
         return summary
@@ -123,55 +133,42 @@ class Sweep:
         return tables.mean_std_table(summary, self.by + ["protocol"], shown)
 
     def below_baseline(self, by):
-        """Settings (values of `by`) where the AE or the VAE does not reconstruct the test images
-        better than the nearest training image, in test MSE per pixel (means over repeats; the
-        baseline's NLL needs a σ, which only the test set could give it); empty without baselines."""
-        if self.baseline is None:
-            return []
-        lookup = self.baseline.loc["nearest training image", "test_mse"]
-        means = self.runs.groupby(by + ["model"])["test_mse"].mean().unstack("model")
-        return [dict(zip(by, key if isinstance(key, tuple) else (key,)))
-                for key, row in means.iterrows() if (row >= lookup).any()]
+        """Settings (values of `by`) where the AE or the VAE does not beat the nearest training
+        image in test MSE per pixel (`judge.below_baseline`); empty for Bernoulli data."""
+        return judge.below_baseline(self.runs, self.baselines_table(), by)
+
+    def convergence_table(self):
+        """One row per model: its stopping record and final gain (`convergence.convergence_table`),
+        written once as <tag>-convergence.csv."""
+        if "convergence" not in self.measured:
+            self.measured["convergence"] = convergence.convergence_table(self.results)
+            self.measured["convergence"].to_csv(self.tables / f"{self.tag}-convergence.csv", index=False)
+        return self.measured["convergence"]
 
     def convergence(self):
         """Per setting and model: epochs run, best epoch, the final gain of the validation loss
-        and how many repeats converged (`convergence.MAX_GAIN`). A setting whose models did not
-        all converge, or (with a 1-layer reference in the grid) whose mean best validation loss
-        is worse than the linear model's, is optimisation-limited: its verdict is not counted."""
-        table = convergence.convergence_table(self.results)
-        table.to_csv(self.tables / f"{self.tag}-convergence.csv", index=False)
-        by = self.by
-        per = table.groupby(by + ["model"]).agg(
-            epochs_run=("epochs_run", "mean"), best_epoch=("best_epoch", "mean"), hit_cap=("hit_cap", "sum"),
-            final_gain_max=("final_gain", "max"), converged=("converged", "sum"),
-            best_val_loss=("best_val_loss", "mean")).reset_index()
-        per["not_worse_than_linear"] = True
-        if "n_layers" in by and 1 in set(per["n_layers"]):
-            keys = [k for k in by if k != "n_layers"] + ["model"]
-            linear = per[per["n_layers"] == 1].set_index(keys)["best_val_loss"]
-            per["not_worse_than_linear"] = [row.best_val_loss <= linear[tuple(getattr(row, k) for k in keys)]
-                                            for row in per.itertuples()]
-        ok = (per["converged"] == len(self.repeats)) & per["not_worse_than_linear"]
-        bad = dict.fromkeys(tuple(key) for key, good in zip(per[by].itertuples(index=False), ok) if not good)
-        self.limited = [dict(zip(by, key)) for key in bad]      # each setting once (AE or VAE failed)
-        return per
+        and how many repeats converged (`judge.convergence_by_setting`)."""
+        return judge.convergence_by_setting(self.convergence_table(), self.by)
 
-    def limited_conditions(self, table, columns):
-        """Condition strings (over `columns`) of `table`'s rows at an optimisation-limited setting."""
-        return {verdicts.condition_of(row, columns) for _, row in table.iterrows()
-                if any(all(row[k] == v for k, v in setting.items()) for setting in self.limited)}
+    def pca_table(self):
+        """The linear AEs against PCA on the same training images, per d_z and repeat (empty
+        without a 1-layer model), written once as <tag>-pca_check.csv."""
+        if "pca_check" not in self.measured:
+            self.measured["pca_check"] = convergence.pca_check(self.runs, self.configs)
+            if not self.measured["pca_check"].empty:
+                self.measured["pca_check"].to_csv(self.tables / f"{self.tag}-pca_check.csv", index=False)
+        return self.measured["pca_check"]
 
     def pca_check(self):
-        """The linear AEs against PCA on the same training images, per repeat and per d_z (empty
-        without a 1-layer model). At a d_z where the linear AEs miss PCA, nothing deeper is
-        converged either: every setting at that d_z joins the optimisation-limited ones (call
-        after `convergence`)."""
-        check = convergence.pca_check(self.runs, self.configs)
-        summary = convergence.pca_summary(check)
-        if not check.empty:
-            check.to_csv(self.tables / f"{self.tag}-pca_check.csv", index=False)
-        self.limited += [{"d_z": d_z} for d_z in summary.loc[~summary["within_tolerance"].astype(bool), "d_z"]]
-        return check, summary
+        """(per repeat, per d_z) of `pca_table`: at a d_z where the linear AEs miss PCA, nothing
+        deeper is converged either, and every setting there is optimisation-limited."""
+        check = self.pca_table()
+        return check, convergence.pca_summary(check)
+
+    @property
+    def limited(self):
+        """The optimisation-limited settings (`judge.limited_settings`): not counted in verdicts."""
+        return judge.limited_settings(self.convergence_table(), self.by, self.pca_table())
 
     def summary(self):
         """Mean ± std over repeats per setting and model (also written as <tag>-summary.csv)."""
@@ -234,23 +231,12 @@ class Sweep:
         return stats.paired_gap(self.runs, by, self.metric, self.min_effect)
 
     def verdict(self, by, trend=None):
-        """Verdict rows for 'AE reconstructs better than VAE' per setting in `by` (one Holm family)
-        and, with `trend` (an axis), for 'the gap grows with it': the paired slope of the gap
-        against log2 of the axis over all its values, whose smallest effect that matters is
-        `min_effect` across the whole range. Optimisation-limited settings are marked, not counted."""
-        gaps = self.gaps(by)
-        below = {verdicts.condition_of(s, by) for s in self.below_baseline(by)}
-        rows = verdicts.verdict_rows(self.notebook, self.dataset, CLAIM, gaps, by, +1, self.alpha,
-                                     self.limited_conditions(gaps, by), below_baseline=below)
-        if trend:
-            values = sorted(self.runs[trend].unique())
-            margin = self.min_effect / math.log2(values[-1] / values[0])
-            slope = stats.gap_slope(self.runs, trend, self.metric, margin)
-            limited = set(slope["comparison"]) if self.limited_conditions(gaps, by) else set()
-            rows = pd.concat([rows, verdicts.verdict_rows(
-                self.notebook, self.dataset, f"AE-VAE gap grows with {trend}", slope, ["comparison"], +1,
-                self.alpha, limited)], ignore_index=True)
-        return rows
+        """Verdict rows for 'AE reconstructs better than VAE' per setting in `by` and, with `trend`
+        (an axis), for 'the gap grows with it' (`judge.reconstruction`), judged on this sweep's
+        tables: optimisation-limited and below-baseline settings are marked, not counted."""
+        return judge.reconstruction(self.runs, self.convergence_table(), by, notebook=self.notebook,
+                                    dataset=self.dataset, min_effect=self.min_effect, alpha=self.alpha, trend=trend,
+                                    pca_check=self.pca_table(), baselines=self.baselines_table())
 
     def verdict_summary(self, rows):
         """One line per claim: in how many settings each outcome was found."""

@@ -1,0 +1,136 @@
+"""A notebook run as one value: which notebook, which profile, its checked parameters and protocol.
+
+A run is named by its parameter file, params/<profile>/<run>.yaml, whose stem up to "--" names
+the notebook (e.g. 02_ae_vs_vae_depth--mnist). `resolve` reads and
+checks every file once and returns a `RunSpec`; scripts/run_notebook.py executes it and
+`vae_utils.judge.rejudge` judges its committed tables with it.
+"""
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import paths, protocol
+
+TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list,), "dict": (dict,)}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: `parameters` are the run file's own values (plus a dry run's replacements and the
+    profile), `defaults` the notebook's declared defaults, `protocol` the training protocol the
+    run uses (None for a notebook without one)."""
+    profile: str
+    run: str
+    notebook: Path
+    parameters: dict
+    defaults: dict
+    protocol: dict | None
+
+    def value(self, name):
+        """The value the run gives parameter `name`: its own, else the notebook's default."""
+        if name in self.parameters:
+            return self.parameters[name]
+        if name not in self.defaults:
+            raise KeyError(f"{self.notebook.name} declares no parameter {name!r}")
+        return self.defaults[name]
+
+    @property
+    def dataset(self):
+        return self.value("dataset")
+
+    @property
+    def notebook_name(self):
+        return self.notebook.stem
+
+
+def run_file(profile, run):
+    return paths.PROJECT_ROOT / "params" / paths.params_profile(profile) / f"{run}.yaml"
+
+
+def runs_of(profile):
+    """Every run of a profile: the stems of params/<profile>/[0-9]*.yaml."""
+    folder = paths.PROJECT_ROOT / "params" / paths.params_profile(profile)
+    return sorted(p.stem for p in folder.glob("[0-9]*.yaml"))
+
+
+def shown(path):
+    """`path` as messages show it: relative to the repository when inside it."""
+    try:
+        return path.relative_to(paths.PROJECT_ROOT)
+    except ValueError:
+        return path
+
+
+def notebook_of(run):
+    path = paths.PROJECT_ROOT / "notebooks" / f"{run.split('--')[0]}.ipynb"
+    if not path.exists():
+        raise ValueError(f"run {run!r} names no notebook (notebooks/{path.name} is missing)")
+    return path
+
+
+def declared_defaults(declared):
+    """The notebook's parameter defaults as values (papermill's `inspect_notebook` gives source
+    text); a default that is an expression is left out."""
+    values = {}
+    for name, info in declared.items():
+        try:
+            values[name] = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            continue
+    return values
+
+
+def check_types(path, own, declared):
+    """ValueError naming `path` for a value whose type differs from the type of the notebook's
+    default (a default of None takes anything; an integer is a float; a bool is not an integer)."""
+    defaults = declared_defaults(declared)
+    for name, value in own.items():
+        if name not in defaults:                    # a default that is an expression: not checked
+            continue
+        default = defaults[name]
+        allowed = TYPES.get(type(default).__name__)
+        if value is None or default is None or allowed is None:
+            continue
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            raise ValueError(f"{shown(path)}: {name}={value!r} is not allowed; the notebook "
+                             f"declares it as {type(default).__name__} (default {default!r})")
+
+
+def parameters(profile, run, declared):
+    """The run's own parameters (names the notebook declares, of its types, else an error naming
+    the file), a dry run's replacements, and the profile."""
+    path = run_file(profile, run)
+    if not path.exists():
+        raise ValueError(f"run {run!r} has no parameter file {path.relative_to(paths.PROJECT_ROOT)}")
+    own = protocol.read_yaml(path, f"the parameters of run {run}")
+    unknown = sorted(set(own) - set(declared))
+    if unknown:
+        raise ValueError(f"{path.relative_to(paths.PROJECT_ROOT)}: unknown parameter(s) {unknown}; "
+                         f"allowed: {sorted(declared)}")
+    check_types(path, own, declared)
+    if paths.is_dry(profile):
+        dry = {k: v for k, v in protocol.dry_overlay().get("parameters", {}).items() if k in declared}
+        check_types(protocol.dry_file(), dry, declared)
+        own.update(dry)
+    if "profile" in declared:
+        own["profile"] = profile
+    return own
+
+
+def protocol_of(params, declared):
+    """The training protocol the run uses (for its metadata), or None for a notebook without one."""
+    if "protocol" not in declared:
+        return None
+    dataset = params.get("dataset") or ast.literal_eval(declared["dataset"]["default"])
+    return protocol.load(params.get("profile", "default"), dataset, params.get("protocol"))
+
+
+def resolve(profile, run):
+    """The `RunSpec` of `run` in `profile`, every file checked; ValueError naming what is wrong."""
+    import papermill as pm  # imported here: the rest of the library does not need it
+
+    paths.check_profile(profile)
+    notebook = notebook_of(run)
+    declared = pm.inspect_notebook(str(notebook))
+    params = parameters(profile, run, declared)
+    return RunSpec(profile, run, notebook, params, declared_defaults(declared), protocol_of(params, declared))
