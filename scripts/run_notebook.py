@@ -200,7 +200,7 @@ def execute(profile, run, prepare_only=None, force=False):
     os.environ.pop("VAE_DATA_LIMIT", None)          # only a dry run loads a cut of the data
     absolute_environment()
     dry = dry_environment(profile)
-    os.environ.update({"VAE_RUN": run, paths.STAGE_ENV: str(stage), **dry})
+    os.environ.update({paths.STAGE_ENV: str(stage), **dry})
     try:
         tmp = work / f"{run}.ipynb"
         start = time.perf_counter()

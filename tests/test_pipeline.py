@@ -61,23 +61,35 @@ def test_a_run_gets_its_own_parameters_and_the_profile(project, load_script):
 def test_unknown_parameter_fails_before_running(project, load_script):
     run_notebook = load_script("run_notebook")
     make_notebook(project / "notebooks" / "09_x.ipynb", "print(x)")
-    (project / "params" / "quick" / "09_x.yaml").write_text("x: 2\ntypo: 3\n")
-    with pytest.raises(ValueError, match=r"params/quick/09_x.yaml: unknown parameter\(s\) \['typo'\].*allowed: \["):
-        run_notebook.execute("quick", "09_x")
+    (project / "params" / "quick" / "09_x--mnist.yaml").write_text("x: 2\ntypo: 3\n")
+    with pytest.raises(ValueError, match=r"params/quick/09_x--mnist.yaml: unknown parameter\(s\) \['typo'\].*"
+                                         r"allowed: \["):
+        run_notebook.execute("quick", "09_x--mnist")
+    assert not (project / "results").exists()
+
+
+def test_a_run_named_for_another_dataset_than_its_file_sets_is_refused(project, load_script):
+    """Outputs are named `<notebook>--<dataset>`: a file whose name says another dataset is an error."""
+    run_notebook = load_script("run_notebook")
+    make_notebook(project / "notebooks" / "09_x.ipynb", "print(x)")
+    (project / "params" / "quick" / "09_x--mnist.yaml").write_text("dataset: frey_face\n")
+    with pytest.raises(ValueError, match=r"run '09_x--mnist' is not allowed: it runs 09_x.ipynb with "
+                                         r"dataset='frey_face'.*named 09_x--frey_face.yaml"):
+        run_notebook.execute("quick", "09_x--mnist")
     assert not (project / "results").exists()
 
 
 def test_failing_or_killed_run_leaves_no_output_anywhere(project, monkeypatch, load_script):
     run_notebook = load_script("run_notebook")
     make_notebook(project / "notebooks" / "09_x.ipynb", "print(x)")
-    (project / "params" / "quick" / "09_x.yaml").write_text("x: 2\n")
+    (project / "params" / "quick" / "09_x--mnist.yaml").write_text("x: 2\n")
 
     def killed(notebook, output, **kwargs):     # papermill writes the output as it goes, then dies
         open(output, "w").write("{}")
         raise KeyboardInterrupt
     monkeypatch.setattr(run_notebook.pm, "execute_notebook", killed)
     with pytest.raises(KeyboardInterrupt):
-        run_notebook.execute("quick", "09_x")
+        run_notebook.execute("quick", "09_x--mnist")
     assert not (project / "results").exists()
     assert list((project / "build").glob("run-*")) == []
 
@@ -85,12 +97,12 @@ def test_failing_or_killed_run_leaves_no_output_anywhere(project, monkeypatch, l
 def test_successful_run_writes_notebook_and_metadata_without_kernel_noise(project, capfd, load_script):
     run_notebook = load_script("run_notebook")
     make_notebook(project / "notebooks" / "09_x.ipynb", "y = x * 21 + len(protocol)\nprint(y)")
-    (project / "params" / "quick" / "09_x.yaml").write_text("x: 2\n")
-    run_notebook.execute("quick", "09_x")
+    (project / "params" / "quick" / "09_x--mnist.yaml").write_text("x: 2\n")
+    run_notebook.execute("quick", "09_x--mnist")
     out = project / "results" / "profiles" / "quick"
-    executed = nbformat.read(out / "notebooks" / "09_x.ipynb", as_version=4)
+    executed = nbformat.read(out / "notebooks" / "09_x--mnist.ipynb", as_version=4)
     assert "42" in "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
-    meta = json.loads((out / "metadata" / "09_x.json").read_text())
+    meta = json.loads((out / "metadata" / "09_x--mnist.json").read_text())
     assert meta["parameters"] == {"x": 2, "profile": "quick"} and meta["profile"] == "quick"
     assert meta["protocol"]["max_epochs"] == 3 and meta["protocol"]["repeats"] == 2
     assert "torch" in meta["versions"] and meta["wall_seconds"] >= 0 and meta["cpu_flags"]

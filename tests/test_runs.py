@@ -62,7 +62,7 @@ def test_a_notebook_run_as_lab_runs_it_changes_nothing_committed(tmp_path):
         if "parameters" in cell.metadata.get("tags", []):
             cell.source = cell.source.replace("n_mc = 200_000", "n_mc = 20_000")
     env = {**os.environ, "PYTHONPATH": str(copy), "TQDM_DISABLE": "1"}
-    for name in (paths.STAGE_ENV, "VAE_RUN", "VAE_DATA_LIMIT"):          # nothing of a make run leaks in
+    for name in (paths.STAGE_ENV, "VAE_DATA_LIMIT"):          # nothing of a make run leaks in
         env.pop(name, None)
     from nbclient import NotebookClient
     old = dict(os.environ)
@@ -85,10 +85,10 @@ def test_a_comment_edit_reruns_nothing_and_a_parameter_edit_reruns(project, load
     module = project / "vae_utils" / "model.py"
     module.write_text('"""A module."""\ndef f(x):\n    return x + 1\n')
     make_notebook(project / "notebooks" / "09_x.ipynb", "print(x * 21)")
-    run_file = project / "params" / "quick" / "09_x.yaml"
+    run_file = project / "params" / "quick" / "09_x--mnist.yaml"
     run_file.write_text("x: 2\n")
-    assert run_notebook.execute("quick", "09_x") is not None
-    executed = project / "results" / "profiles" / "quick" / "notebooks" / "09_x.ipynb"
+    assert run_notebook.execute("quick", "09_x--mnist") is not None
+    executed = project / "results" / "profiles" / "quick" / "notebooks" / "09_x--mnist.ipynb"
     first = executed.read_bytes()
     runs = []
     real = run_notebook.pm.execute_notebook
@@ -97,14 +97,14 @@ def test_a_comment_edit_reruns_nothing_and_a_parameter_edit_reruns(project, load
     module.write_text('"""A module, described better."""\ndef f(x):  # add one\n\n    return x + 1\n')
     os.utime(executed, (0, 0))
     run_file.write_text("x: 2        # a comment in the run file\n")
-    assert run_notebook.execute("quick", "09_x") is None and runs == []
+    assert run_notebook.execute("quick", "09_x--mnist") is None and runs == []
     assert "up to date" in capsys.readouterr().out and executed.read_bytes() == first
     assert executed.stat().st_mtime > 1e9                                      # touched: Make sees it as new
     module.write_text('"""A module."""\ndef f(x):\n    return x + 2\n')          # code: runs again
-    run_notebook.execute("quick", "09_x")
+    run_notebook.execute("quick", "09_x--mnist")
     run_file.write_text("x: 3\n")                                               # a parameter: runs again
-    run_notebook.execute("quick", "09_x")
-    run_notebook.execute("quick", "09_x", force=True)                          # asked to
+    run_notebook.execute("quick", "09_x--mnist")
+    run_notebook.execute("quick", "09_x--mnist", force=True)                          # asked to
     assert len(runs) == 3
 
 
@@ -190,6 +190,6 @@ def test_relative_data_and_cache_folders_reach_the_kernel_as_absolute_paths(proj
                   "import os\n"
                   f"assert os.environ['VAE_DATA_DIR'] == {str(project.resolve() / 'shared' / 'data')!r}\n"
                   f"assert os.environ['VAE_CACHE_DIR'] == {str(project.resolve() / 'cache')!r}")
-    (project / "params" / "quick" / "09_x.yaml").write_text("x: 2\n")
-    assert run_notebook.execute("quick", "09_x") is not None
+    (project / "params" / "quick" / "09_x--mnist.yaml").write_text("x: 2\n")
+    assert run_notebook.execute("quick", "09_x--mnist") is not None
     assert os.environ["VAE_DATA_DIR"] == "shared/data"          # the caller's environment is restored

@@ -15,8 +15,9 @@ import torch
 from . import convergence, experiments, figures, generation, judge, latents, protocol, stats, tables, verdicts
 from .data import config_split, dataset_info, load_dataset
 from .likelihood import importance_weighted_bound
-from .paths import output_dir, run_name
+from .paths import output_dir
 from .plotting import image_grid, savefig
+from .runspec import run_of
 from .samplers import decode
 
 AE, CLAIMS = judge.AE, judge.CLAIMS
@@ -190,7 +191,7 @@ class BetaSweep:
                                      generation.SAMPLER_LABELS, metric=metric, **self._judged())
 
     def save_verdict(self, rows):
-        return verdicts.save(rows, run_name(f"{self.notebook}--{self.dataset}"), self.profile, self.key_figures)
+        return verdicts.save(rows, run_of(self.notebook, self.dataset), self.profile, self.key_figures)
 
     # -- figures --------------------------------------------------------------------------------
     def _save(self, fig, name, key=False):

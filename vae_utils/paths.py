@@ -78,11 +78,6 @@ def output_dir(profile, kind, create=True):
     return path
 
 
-def run_name(default):
-    """The name of this notebook run: $VAE_RUN (set by scripts/run_notebook.py), else `default`."""
-    return os.environ.get("VAE_RUN") or default
-
-
 def events_file():
     """The run's event log (cache entries refused and retrained), beside its staging folder while
     scripts/run_notebook.py runs it; None otherwise."""

@@ -125,6 +125,24 @@ def protocol_of(params, declared):
     return protocol.load(params.get("profile", "default"), dataset, params.get("protocol"))
 
 
+def run_of(notebook, dataset):
+    """The name of a notebook's run on `dataset` (its parameter file's stem, and the name of its
+    outputs): `<notebook>--<dataset>`."""
+    return f"{notebook}--{dataset}"
+
+
+def check_name(run, notebook, params, defaults):
+    """ValueError unless a notebook with a `dataset` parameter is run as `run_of(notebook, dataset)`:
+    the name its outputs carry."""
+    if "dataset" not in defaults:
+        return
+    dataset = params.get("dataset", defaults["dataset"])
+    expected = run_of(notebook.stem, dataset)
+    if run != expected:
+        raise ValueError(f"run {run!r} is not allowed: it runs {notebook.name} with dataset={dataset!r}, so its "
+                         f"parameter file must be named {expected}.yaml")
+
+
 def resolve(profile, run):
     """The `RunSpec` of `run` in `profile`, every file checked; ValueError naming what is wrong."""
     import papermill as pm  # imported here: the rest of the library does not need it
@@ -133,4 +151,6 @@ def resolve(profile, run):
     notebook = notebook_of(run)
     declared = pm.inspect_notebook(str(notebook))
     params = parameters(profile, run, declared)
-    return RunSpec(profile, run, notebook, params, declared_defaults(declared), protocol_of(params, declared))
+    defaults = declared_defaults(declared)
+    check_name(run, notebook, params, defaults)
+    return RunSpec(profile, run, notebook, params, defaults, protocol_of(params, declared))

@@ -14,8 +14,9 @@ from . import baselines, convergence, experiments, figures, judge, protocol, sta
 from .data import config_split, dataset_info, entropy_floor, load_dataset
 from .likelihood import importance_weighted_bound
 from .losses import scale_of
-from .paths import output_dir, run_name
+from .paths import output_dir
 from .plotting import savefig
+from .runspec import run_of
 
 SHOWN = ["test_recon", "test_recon_excess", "train_recon", "generalisation_gap", "test_bce", "test_mse", "test_kl",
          "test_elbo", "test_iw", "sigma", "nmi", "probe_accuracy", "epochs_run", "parameters", "train_seconds"]
@@ -252,7 +253,7 @@ class Sweep:
 
     def save_verdict(self, rows):
         """This run's verdict rows and key figures, for the report (scripts/report.py)."""
-        return verdicts.save(rows, run_name(f"{self.notebook}--{self.dataset}"), self.profile, self.key_figures)
+        return verdicts.save(rows, run_of(self.notebook, self.dataset), self.profile, self.key_figures)
 
     @staticmethod
     def _where(table, where):
