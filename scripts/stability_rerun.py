@@ -17,14 +17,16 @@ run cut short keeps what it finished:
     stability-meta.json      arguments, device, versions, protocol overrides, wall times
     tables/                  the sweeps' own tables (runs, convergence, PCA check)
 
-Nothing is written into results/: the sweeps' table folder is redirected to --out/tables.
+Nothing is written into results/: --out is the run's output folder (vae_utils.paths.STAGE_ENV,
+as scripts/run_notebook.py stages a run), so the sweeps' tables go to --out/tables.
 Models go to their own cache (--cache, exported as VAE_CACHE_DIR), never .cache/models, and
 the torchvision copies of the data (normally .cache/data) to <cache>/_data_root/.cache/data.
-Imports only vae_utils and its dependencies (torch, torchvision, numpy, pandas, scipy,
-scikit-learn, matplotlib, seaborn, pyyaml; tqdm is stubbed when missing): no papermill.
+Imports vae_utils and its dependencies (torch, torchvision, numpy, pandas, scipy, scikit-learn,
+matplotlib, seaborn, pyyaml, and papermill to read the notebook's declared parameters; tqdm is
+stubbed when missing). Verdicts are judged as the notebooks judge them (`vae_utils.judge`, through
+`Sweep.verdict`), baselines and the PCA check included.
 """
 import argparse
-import ast
 import importlib.machinery
 import json
 import os
@@ -104,87 +106,16 @@ def install_tqdm_stub():
     return True
 
 
-def notebook_parameters(notebook):
-    """The literal assignments of the notebook's `parameters` cell (its defaults)."""
-    nb = json.loads((ROOT / "notebooks" / f"{notebook}.ipynb").read_text())
-    cells = [c for c in nb["cells"]
-             if c["cell_type"] == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
-    if len(cells) != 1:
-        raise SystemExit(f"notebooks/{notebook}.ipynb: expected one cell tagged 'parameters', found {len(cells)}")
-    values = {}
-    for node in ast.parse("".join(cells[0]["source"])).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            values[node.targets[0].id] = ast.literal_eval(node.value)
-    return values
-
-
 def run_parameters(profile, notebook, dataset):
-    """The notebook's defaults overlaid by params/<profile>/<notebook>--<dataset>.yaml (as
-    scripts/run_notebook.py runs it), or None when the profile has no such run."""
-    import yaml
-    path = ROOT / "params" / profile / f"{notebook}--{dataset}.yaml"
-    if not path.exists():
+    """The run's parameters (its file over the notebook's defaults, `vae_utils.runspec`), or None
+    when the profile has no such run."""
+    from vae_utils import runspec
+
+    run = runspec.run_of(notebook, dataset)
+    if not runspec.run_file(profile, run).exists():
         return None
-    own = yaml.safe_load(path.read_text()) or {}
-    params = notebook_parameters(notebook)
-    unknown = sorted(set(own) - set(params))
-    if unknown:
-        raise SystemExit(f"{path.relative_to(ROOT)}: parameter(s) {unknown} not declared by notebooks/{notebook}.ipynb")
-    params.update(own, profile=profile)
-    if params["dataset"] != dataset:
-        raise SystemExit(f"{path.relative_to(ROOT)}: dataset={params['dataset']!r}, expected {dataset!r}")
-    return params
-
-
-def redirect_outputs(out):
-    """Send every results/ folder vae_utils would write (tables; figures and verdicts, which
-    this script does not make) to `out`: vae_utils has no variable for it, so patch the names."""
-    from vae_utils import paths, plotting, sweep, verdicts
-
-    def output_dir(profile, kind, create=True):
-        if kind not in paths.OUTPUTS:
-            raise ValueError(f"kind={kind!r} is not known; allowed: {', '.join(paths.OUTPUTS)}")
-        folder = out / kind
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-
-    def results_dir(profile="default", create=True):
-        paths.check_profile(profile)
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-
-    for module in (paths, plotting, sweep, verdicts):
-        if hasattr(module, "output_dir"):
-            module.output_dir = output_dir
-    paths.results_dir = results_dir
-
-
-def report_training_progress():
-    """Print one line per trained stack (vae_utils' own bars are silenced)."""
-    from vae_utils import experiments
-
-    fit, fit_stacked, stack_groups = experiments.fit, experiments.fit_stacked, experiments.stack_groups
-    state = {"done": 0, "total": 0}
-
-    def groups(configs, max_members):
-        found = stack_groups(configs, max_members)
-        state.update(done=0, total=len(found))
-        say(f"    training {len(configs)} uncached model(s) in {len(found)} stack(s) of at most {max_members}")
-        return found
-
-    def timed(train, configs, *args, **kwargs):
-        start = time.perf_counter()
-        outcomes = train(*args, **kwargs)
-        state["done"] += 1
-        epochs = [o.stopping.get("epochs_run", len(o.history)) for o in outcomes if not isinstance(o, Exception)]
-        say(f"    [{state['done']}/{state['total']}] {len(configs)} × {configs[0].label().rsplit(' repeat=', 1)[0]}: "
-            f"{time.perf_counter() - start:.1f} s, epochs run {min(epochs, default=0)}–{max(epochs, default=0)}"
-            + (f", {len(configs) - len(epochs)} failed" if len(epochs) < len(configs) else ""))
-        return outcomes
-
-    experiments.stack_groups = groups
-    experiments.fit = lambda config, *a, **k: timed(lambda *a2, **k2: [fit(*a2, **k2)], [config], config, *a, **k)[0]
-    experiments.fit_stacked = lambda configs, *a, **k: timed(fit_stacked, configs, configs, *a, **k)
+    spec = runspec.resolve(profile, run)
+    return {**spec.defaults, **spec.parameters}
 
 
 def rerun(notebook, params, seed):
@@ -311,8 +242,7 @@ def main(argv=None):
                       else paths.results_dir(args.profile, create=False) / "verdicts.csv")
     # torchvision's extracted copies go beside this run's cache, not into the repository's .cache/data
     vae_utils.data.PROJECT_ROOT = cache / "_data_root"
-    redirect_outputs(out)
-    report_training_progress()
+    os.environ[paths.STAGE_ENV] = str(out)   # every table vae_utils writes goes to --out/tables, not results/
 
     reference = pd.read_csv(reference_path) if reference_path.exists() else None
     name = torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu"
