@@ -58,23 +58,17 @@ def test_a_run_gets_its_own_parameters_and_the_profile(project, load_script):
     assert run_notebook.protocol_of(params, declared)["max_epochs"] == 9
 
 
-def test_unknown_parameter_fails_before_running(project, load_script):
+@pytest.mark.parametrize("run_file, message", [
+    ("x: 2\ntypo: 3\n", r"params/quick/09_x--mnist.yaml: unknown parameter\(s\) \['typo'\].*allowed: \["),
+    # outputs are named `<notebook>--<dataset>`: a file whose name says another dataset is an error
+    ("dataset: frey_face\n", r"run '09_x--mnist' is not allowed: it runs 09_x.ipynb with dataset='frey_face'.*"
+                             r"named 09_x--frey_face.yaml"),
+], ids=["unknown parameter", "named for another dataset"])
+def test_a_bad_run_file_fails_before_running(project, load_script, run_file, message):
     run_notebook = load_script("run_notebook")
     make_notebook(project / "notebooks" / "09_x.ipynb", "print(x)")
-    (project / "params" / "quick" / "09_x--mnist.yaml").write_text("x: 2\ntypo: 3\n")
-    with pytest.raises(ValueError, match=r"params/quick/09_x--mnist.yaml: unknown parameter\(s\) \['typo'\].*"
-                                         r"allowed: \["):
-        run_notebook.execute("quick", "09_x--mnist")
-    assert not (project / "results").exists()
-
-
-def test_a_run_named_for_another_dataset_than_its_file_sets_is_refused(project, load_script):
-    """Outputs are named `<notebook>--<dataset>`: a file whose name says another dataset is an error."""
-    run_notebook = load_script("run_notebook")
-    make_notebook(project / "notebooks" / "09_x.ipynb", "print(x)")
-    (project / "params" / "quick" / "09_x--mnist.yaml").write_text("dataset: frey_face\n")
-    with pytest.raises(ValueError, match=r"run '09_x--mnist' is not allowed: it runs 09_x.ipynb with "
-                                         r"dataset='frey_face'.*named 09_x--frey_face.yaml"):
+    (project / "params" / "quick" / "09_x--mnist.yaml").write_text(run_file)
+    with pytest.raises(ValueError, match=message):
         run_notebook.execute("quick", "09_x--mnist")
     assert not (project / "results").exists()
 
