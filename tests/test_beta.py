@@ -66,3 +66,17 @@ def test_generation_compares_each_larger_beta_with_beta_one_per_sampler():
     assert found == {("own prior", "beta=4"): "yes", ("own prior", "beta=1"): "no",
                      ("fitted mixture (10)", "beta=4"): "equivalent", ("fitted mixture (10)", "beta=1"): "no"}
     assert rows.loc[0, "value"] > 0                                   # FD(β=1) − FD(β=4): positive = β=4 better
+
+
+def test_claims_a_run_cannot_test_are_refused_before_training():
+    import pytest
+
+    from vae_utils.beta import check_claims
+    betas = [0, 0.5, 1, 1.5]
+    check_claims(["ae_like", "clusters"], betas, [0], [0.5], "mnist", labelled=True)
+    with pytest.raises(ValueError, match=r"unknown \['cluster'\]; allowed: ae_like, vae_like, clusters, generates"):
+        check_claims(["cluster"], betas, [0], [0.5], "mnist", labelled=True)
+    with pytest.raises(ValueError, match=r"name β values \[0.001\] that are not in betas"):
+        check_claims(["ae_like"], betas, [0.001], [0.5], "mnist", labelled=True)
+    with pytest.raises(ValueError, match="frey_face has no labels"):
+        check_claims(["clusters"], betas, [0], [0.5], "frey_face", labelled=False)

@@ -204,3 +204,14 @@ def test_outputs_write_tables_figures_and_the_key_figures_of_a_run(tmp_path, mon
     assert (folder / "figures" / "generation-mnist-manifold.png").exists()
     out.verdicts(pd.DataFrame(columns=verdicts.COLUMNS))
     assert (folder / "verdicts" / "05_generation--mnist.figures").read_text() == "generation-mnist-samples\n"
+
+
+def test_the_shifted_prior_gap_is_read_from_its_interval_and_the_margin():
+    def reading(low, high):
+        return generation.shifted_prior_reading({"gap": (low + high) / 2, "ci_low": low, "ci_high": high}, 1.0)
+    assert "includes 0: inconclusive" in reading(-0.5, 2.0)
+    assert "lies beyond ±1 nats" in reading(2.7, 5.8)
+    assert "reaches inside ±1 nats" in reading(0.2, 3.0)
+    with pytest.raises(ValueError, match=r"grid_d_z=5 is not allowed; it must be one of d_z_list=\[2, 10\]"):
+        generation.check_grid(5, [2, 10])
+    generation.check_grid(10, [2, 10])

@@ -140,3 +140,14 @@ def test_pick_finds_exactly_one_result():
     with pytest.raises(ValueError, match="2 trained models match"):
         experiments.pick(results, d_z=2)
     assert isinstance(configs[0], TrainConfig)
+
+
+def test_verdict_rows_are_described_one_line_per_claim():
+    rows = pd.DataFrame({"dataset": "mnist", "claim": ["c1", "c1", "c2"], "metric": "frechet",
+                         "condition": ["d_z=2", "d_z=10", "d_z=2"], "value": [1.5, -2.0, 0.25],
+                         "ci_low": [0.5, -3.0, -0.5], "ci_high": [2.5, -1.0, 1.0],
+                         "holds": ["yes", "no", "inconclusive"]})
+    assert verdicts.describe(rows).splitlines() == [
+        "mnist, 'c1' (frechet): d_z=2: +1.5 [+0.5, +2.5] → yes; d_z=10: -2 [-3, -1] → no.",
+        "mnist, 'c2' (frechet): d_z=2: +0.25 [-0.5, +1] → inconclusive."]
+    assert verdicts.describe(rows.iloc[:0]) == ""

@@ -37,6 +37,44 @@ def beta_axis(ax, betas, linear_below=1e-3):
     ax.set_xlabel("β")
 
 
+CLAIM_KEYS = ("ae_like", "vae_like", "clusters", "generates")   # the claims a run may test (`CLAIMS`)
+CLUSTER_METRICS = ["nmi", "ari", "kmeans_accuracy", "probe_accuracy", "knn_accuracy", "silhouette"]
+GENERATION_METRICS = ["frechet", "precision", "recall", "density", "coverage", "class_coverage"]
+
+
+def check_claims(claims, betas, ae_like_betas, vae_like_betas, dataset, labelled):
+    """ValueError naming an unknown claim, a β of claim 3 that is not in `betas`, or a clustering
+    claim on unlabelled data, before any training."""
+    unknown = sorted(set(claims) - set(CLAIM_KEYS))
+    if unknown:
+        raise ValueError(f"claims={claims}: unknown {unknown}; allowed: {', '.join(CLAIM_KEYS)}")
+    named = set(ae_like_betas * ("ae_like" in claims) + vae_like_betas * ("vae_like" in claims))
+    missing = sorted(named - set(betas))
+    if missing:
+        raise ValueError(f"ae_like_betas/vae_like_betas name β values {missing} that are not in betas={betas}")
+    if "clusters" in claims and not labelled:
+        raise ValueError(f"claims includes 'clusters', but {dataset} has no labels; drop it for this dataset")
+
+
+def posterior_noise(summary, betas, dataset):
+    """What β does to the encoder's noise, in words, from `BetaSweep.summary` (with posterior_std
+    and active_units): the mean posterior std at β = 1 against the smallest and the largest β."""
+    by_arm = summary.set_index("arm")
+    std, smallest, largest = by_arm["posterior_std_mean"], f"β={min(betas):g}", f"β={max(betas):g}"
+    lines = []
+    if min(betas) < 1:
+        lines.append(f"{dataset}: the mean posterior standard deviation is {std['β=1']:.3g} at β = 1 and "
+                     f"{std[smallest]:.3g} at {smallest}"
+                     + (": as the price of the KL falls, the encoder's noise only costs reconstruction, and its "
+                        "variance is driven towards 0 (it does not become irrelevant)." if std[smallest] < std["β=1"]
+                        else " (it did not fall)."))
+    lines.append(f"{dataset}: at {largest} the mean posterior standard deviation is {std[largest]:.3g} "
+                 f"(1 = the prior's).")
+    lines.append("active units per β: " + ", ".join(f"{a} {by_arm.loc[a, 'active_units_mean']:.1f}"
+                                                    for a in by_arm.index))
+    return "\n".join(lines)
+
+
 def check_betas(betas):
     """ValueError unless `betas` are distinct finite numbers ≥ 0 that include 1 (the plain VAE)."""
     if not betas or any(not (isinstance(b, (int, float)) and math.isfinite(b) and b >= 0) for b in betas):
@@ -140,13 +178,23 @@ class BetaSweep:
         """Per model: the runs table with the clustering scores of `view` joined on."""
         return judge.with_codes(self.runs, self.clusters if self.labelled else None, view)
 
-    def summary(self, metrics, view="active_standardised"):
-        """Mean, std and 95% interval over repeats per arm (AE first, then β ascending)."""
+    def summary(self, metrics, view="active_standardised", name=None):
+        """Mean, std and 95% interval over repeats per arm (AE first, then β ascending); with
+        `name`, also written as <tag>-<name>.csv."""
         table = self.table(view)
         shown = [m for m in metrics if m in table]
         summary = stats.summarise(table, ["arm"], shown)
         order = {a: i for i, a in enumerate([AE] + [f"β={b:g}" for b in self.betas])}
-        return summary.sort_values("arm", key=lambda s: s.map(order)).reset_index(drop=True)
+        summary = summary.sort_values("arm", key=lambda s: s.map(order)).reset_index(drop=True)
+        if name:
+            summary.to_csv(self.tables / f"{self.tag}-{name}.csv", index=False)
+        return summary
+
+    def clustering_summaries(self, metrics=CLUSTER_METRICS, views=("active_standardised", "raw")):
+        """Per view of the codes: the clustering scores as mean ± std per arm (written as
+        <tag>-clustering-<view>.csv)."""
+        return {view: tables.mean_std_table(self.summary(metrics, view, name=f"clustering-{view}"), ["arm"],
+                                            metrics, digits=3) for view in views}
 
     def position(self, metrics=POSITION_METRICS, view="active_standardised"):
         """Where each β sits between the AE (0) and the plain VAE (1), per metric, from the means
@@ -155,7 +203,9 @@ class BetaSweep:
         means = table.groupby("arm")[[m for m in metrics if m in table]].mean()
         spread = means.loc["β=1"] - means.loc[AE]
         position = (means - means.loc[AE]) / spread.where(spread != 0)    # undefined (NaN) where AE = VAE
-        return position.drop(index=AE).loc[[f"β={b:g}" for b in self.betas]]
+        position = position.drop(index=AE).loc[[f"β={b:g}" for b in self.betas]]
+        position.to_csv(self.tables / f"{self.tag}-position.csv")
+        return position
 
     def generation(self, extractor, real_features, n, seed=0):
         """Sample quality: every VAE from its own prior; as the control, the VAEs with β ≥ 1 (those
@@ -170,25 +220,22 @@ class BetaSweep:
         self.scores.to_csv(self.tables / f"{self.tag}-generation.csv", index=False)
         return self.scores
 
+    def generation_summary(self, metrics=GENERATION_METRICS):
+        """The generation scores (`generation`) as mean ± std per sampler, model and β (the metrics
+        that are defined here; written as <tag>-generation-summary.csv)."""
+        shown = [m for m in metrics if self.scores[m].notna().any()]
+        summary = stats.summarise(self.scores, ["sampler", "model", "beta"], shown)
+        summary.to_csv(self.tables / f"{self.tag}-generation-summary.csv", index=False)
+        return tables.mean_std_table(summary, ["sampler", "model", "beta"], shown)
+
     # -- verdicts (`vae_utils.judge`, on this sweep's tables) ---------------------------------------
-    def _judged(self):
-        return dict(notebook=self.notebook, dataset=self.dataset, alpha=self.alpha)
-
-    def reconstruction_verdicts(self, ae_like, vae_like):
-        """Claim 3 on `test_recon` as sameness claims (`judge.ae_likeness`): each β in `ae_like`
-        against the AE, each β in `vae_like` against β = 1."""
-        return judge.ae_likeness(self.runs, self.limited, ae_like, vae_like, self.d_z, min_effect=self.min_effect,
-                                 **self._judged())
-
-    def clustering_verdicts(self, metric, min_effect, view="active_standardised"):
-        """Claim 4 on clustering `metric` of `view` (`judge.clustering`)."""
-        return judge.clustering(self.table(view), self.limited, self.betas, metric, min_effect, self.d_z,
-                                **self._judged())
-
-    def generation_verdicts(self, min_effect, metric="frechet"):
-        """Claim 5 (`judge.beta_generation`): each β > 1 against β = 1, per sampler."""
-        return judge.beta_generation(self.scores, self.limited, self.betas, min_effect, self.d_z,
-                                     generation.SAMPLER_LABELS, metric=metric, **self._judged())
+    def verdicts(self, claims, keys, **settings):
+        """The verdict rows of the claims in both `claims` (the run's) and `keys`, judged on this
+        sweep's tables (`judge.beta_verdicts`; `settings`: its parameters of `judge.BETA_SETTINGS`)."""
+        return judge.beta_verdicts([k for k in keys if k in claims], self.runs, self.convergence,
+                                   self.clusters if self.labelled else None, getattr(self, "scores", None),
+                                   betas=self.betas, d_z=self.d_z, notebook=self.notebook, dataset=self.dataset,
+                                   min_effect=self.min_effect, alpha=self.alpha, **settings)
 
     def save_verdict(self, rows):
         return verdicts.save(rows, run_of(self.notebook, self.dataset), self.profile, self.key_figures)

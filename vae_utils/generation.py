@@ -98,6 +98,19 @@ def classifier_reference(dataset, n, seed=0, epochs=6, n_train=None, min_accurac
     return classifier, accuracy, real_features, ceiling
 
 
+def feature_reference(dataset, n, seed=0, epochs=6, n_train=None, min_accuracy=0.0, pixel_components=20):
+    """What sample quality is measured with: labelled data, the dataset's classifier
+    (`classifier_reference`); unlabelled data (Frey Face), the first `pixel_components` principal
+    components of the training pixels (`PixelFeatures`), accuracy None. Returns (extractor,
+    accuracy, test features, the metrics of min(n, training set) real training images)."""
+    data = load_dataset(dataset)
+    if data.train_y is not None:
+        return classifier_reference(dataset, n, seed, epochs, n_train, min_accuracy)
+    extractor = PixelFeatures(data.train_x, pixel_components, seed=seed)
+    real_features, ceiling = real_reference(extractor, dataset, min(n, len(data.train_x)), seed)
+    return extractor, None, real_features, ceiling
+
+
 def quality_table(scores, ceiling, by=("d_z", "model", "sampler")):
     """(summary: mean, std, n per setting; shown: mean ± std with the real images first and a
     `saturated` column; the saturated values of d_z)."""
@@ -141,6 +154,27 @@ def shifted_prior_runs(base, repeats, mean, std):
     runs = tables.results_table(results)
     runs["prior"] = ["shifted" if c.prior_mean else "N(0, I)" for c in results]
     return {c: results[c] for c in shifted}, runs
+
+
+def check_grid(grid_d_z, d_z_list):
+    """ValueError unless the sample grids' d_z is one of the trained ones."""
+    if grid_d_z not in d_z_list:
+        raise ValueError(f"grid_d_z={grid_d_z} is not allowed; it must be one of d_z_list={d_z_list}")
+
+
+def shifted_prior_reading(gap, margin, metric="test_recon"):
+    """The shifted − standard prior difference (`shifted_prior_gap`) in words: whether its interval
+    includes 0, lies beyond the smallest effect that matters (±`margin`), or in between."""
+    near = min(abs(gap["ci_low"]), abs(gap["ci_high"]))
+    if gap["ci_low"] <= 0 <= gap["ci_high"]:
+        reading = "the interval includes 0: inconclusive, not evidence of no change"
+    elif near >= margin:
+        reading = (f"the interval excludes 0 and lies beyond ±{margin:g} nats, the smallest effect that matters: the "
+                   f"shifted prior changes reconstruction, which the objective alone does not predict")
+    else:
+        reading = f"the interval excludes 0 but reaches inside ±{margin:g} nats: a change not shown to matter"
+    return (f"Shifted vs standard prior, {metric} difference: {gap['gap']:+.5f} [{gap['ci_low']:+.5f}, "
+            f"{gap['ci_high']:+.5f}] nats per image ({reading}).")
 
 
 def shifted_prior_gap(runs, metric, min_effect):

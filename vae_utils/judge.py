@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import stats, verdicts
 from .convergence import pca_summary
+from .generation import SAMPLER_LABELS, vae_versus_ae_verdicts
 
 SIZE = "train_images"   # the column of a training-set-size axis: images per repeat, validation included
 CLAIM = "AE reconstructs better than VAE"
@@ -184,6 +185,28 @@ def beta_generation(scores, limited, betas, min_effect, d_z, labels, *, notebook
     return pd.concat(rows, ignore_index=True)
 
 
+BETA_SETTINGS = ("ae_like_betas", "vae_like_betas", "cluster_metric", "min_cluster_effect", "min_frechet_effect")
+
+
+def beta_verdicts(keys, runs, convergence, clusters, scores, *, betas, d_z, ae_like_betas, vae_like_betas,
+                  cluster_metric, min_cluster_effect, min_frechet_effect, notebook, dataset, min_effect, alpha):
+    """Notebook 4's verdict rows for the claims named in `keys` (of `CLAIMS`: ae_like, vae_like,
+    clusters, generates; in that order), from its per-model tables: `clusters` (`BetaSweep.measure`)
+    may be None without labels, `scores` (`BetaSweep.generation`) without the generation claim.
+    Arms with a repeat that did not converge are not counted."""
+    limited, judged = limited_arms(convergence), dict(notebook=notebook, dataset=dataset, alpha=alpha)
+    parts = []
+    if {"ae_like", "vae_like"} & set(keys):
+        parts.append(ae_likeness(runs, limited, ae_like_betas if "ae_like" in keys else [],
+                                 vae_like_betas if "vae_like" in keys else [], d_z, min_effect=min_effect, **judged))
+    if "clusters" in keys:
+        parts.append(clustering(with_codes(runs, clusters), limited, betas, cluster_metric, min_cluster_effect, d_z,
+                                **judged))
+    if "generates" in keys:
+        parts.append(beta_generation(scores, limited, betas, min_frechet_effect, d_z, SAMPLER_LABELS, **judged))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=verdicts.COLUMNS)
+
+
 # -- notebook 6: the claims at each training-set size ---------------------------------------------
 def _named(rows, gaps, columns, own_size, shared):
     """With `shared`, the conditions at the profile's own size read as in the run whose models they
@@ -250,7 +273,6 @@ def rejudge(spec, folder):
     """The verdict rows of the run `spec` (`runspec.RunSpec`) from its tables in `folder` (e.g.
     results/tables), by the same functions its notebook calls: nothing is trained or loaded."""
     from .data_size import own_size, shared_metrics  # imported here: data_size imports this module
-    from .generation import SAMPLER_LABELS, vae_versus_ae_verdicts
 
     notebook, dataset, value = spec.notebook_name, spec.dataset, spec.value
     judged = dict(notebook=notebook, dataset=dataset, alpha=spec.protocol["alpha"])
@@ -265,21 +287,11 @@ def rejudge(spec, folder):
         return reconstruction(_read(folder, f"{tag}-runs"), _read(folder, f"{tag}-convergence"), ["d_z", "n_layers"],
                               min_effect=min_effect, trend="d_z", **judged)
     if notebook == "04_beta_vae":
-        tag, claims, d_z, betas = f"beta-{dataset}", value("claims"), value("d_z"), value("betas")
-        runs, limited = _read(folder, f"{tag}-runs"), limited_arms(_read(folder, f"{tag}-convergence"))
-        parts = []
-        if {"ae_like", "vae_like"} & set(claims):
-            parts.append(ae_likeness(runs, limited, value("ae_like_betas") if "ae_like" in claims else [],
-                                     value("vae_like_betas") if "vae_like" in claims else [], d_z,
-                                     min_effect=min_effect, **judged))
-        if "clusters" in claims:
-            table = with_codes(runs, _read(folder, f"{tag}-clusters"))
-            parts.append(clustering(table, limited, betas, value("cluster_metric"), value("min_cluster_effect"), d_z,
-                                    **judged))
-        if "generates" in claims:
-            parts.append(beta_generation(_read(folder, f"{tag}-generation"), limited, betas,
-                                         value("min_frechet_effect"), d_z, SAMPLER_LABELS, **judged))
-        return pd.concat(parts, ignore_index=True)
+        tag = f"beta-{dataset}"
+        return beta_verdicts(value("claims"), _read(folder, f"{tag}-runs"), _read(folder, f"{tag}-convergence"),
+                             _read(folder, f"{tag}-clusters", False), _read(folder, f"{tag}-generation", False),
+                             betas=value("betas"), d_z=value("d_z"), min_effect=min_effect,
+                             **{k: value(k) for k in BETA_SETTINGS}, **judged)
     if notebook == "05_generation":
         scores = _read(folder, f"generation-{dataset}-scores", required=False)
         if scores is None:                              # unlabelled data: no generation verdict

@@ -71,6 +71,14 @@ def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, a
     return table[COLUMNS]
 
 
+def describe(rows):
+    """One line per claim of verdict rows: each condition's value, 95% interval and outcome."""
+    return "\n".join(f"{part['dataset'].iloc[0]}, '{claim}' ({part['metric'].iloc[0]}): "
+                     + "; ".join(f"{r.condition}: {r.value:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}] → {r.holds}"
+                                 for r in part.itertuples()) + "."
+                     for claim, part in rows.groupby("claim", sort=False))
+
+
 def save(rows, run, profile="default", key_figures=()):
     """Write one notebook run's verdict rows to <results>/verdicts/<run>.csv, and the names of
     its key figures to <run>.figures, each atomically. `scripts/report.py` gathers them."""
