@@ -131,7 +131,7 @@ def rerun(notebook, params, seed):
         sweep = Sweep(notebook, f"latent-{dataset}", profile, dataset, {"d_z": params["d_z_list"]},
                       overrides, n_layers=params["n_layers"])
     say(f"  {sweep.describe()}")
-    say(f"  {sweep.train()}")
+    say(f"  {sweep.train(params['iw_samples'])}")
     convergence = sweep.convergence()
     unconverged = convergence[convergence["converged"] < len(sweep.repeats)]
     if notebook == NOTEBOOKS["02"]:
