@@ -1,13 +1,15 @@
-"""Seed-stability rerun of the verdicts of notebooks 02 (depth) and 03 (latent dimension).
+"""Seed-stability rerun of the verdicts of notebooks 02 (depth), 03 (latent dimension) and 04 (β-VAE).
 
     PYTHONPATH=. python3 scripts/stability_rerun.py --profile default --seed 1 \\
         --out build/stability --cache build/stability-cache [--device cuda] [--frey-face]
 
-For each notebook and dataset it builds the notebook's `Sweep` with the notebook's grid
-(the defaults of its `parameters` cell, overlaid by params/<profile>/<notebook>--<dataset>.yaml)
-and the profile's protocol with `seed` overridden, then makes the notebook's calls:
+For each notebook and dataset it builds the notebook's sweep with the notebook's grid (the run's
+parameters, `vae_utils.runspec`) and the profile's protocol with `seed` overridden, then makes
+the notebook's calls:
 02: train, convergence, pca_check, verdict(["d_z", "n_layers"]);
-03: train, convergence, verdict(["d_z", "n_layers"], trend="d_z").
+03: train, convergence, verdict(["d_z", "n_layers"], trend="d_z");
+04: train, measure, the feature extractor and generation (when the run tests claim 5; its
+    classifier is trained under the same seed), verdicts of the run's claims (no figure models).
 Its rows are compared with the reference verdicts (default: the profile's verdicts.csv), matched
 on notebook, dataset, claim and condition. Written to --out after every notebook/dataset, so a
 run cut short keeps what it finished:
@@ -37,7 +39,7 @@ import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = {"02": "02_ae_vs_vae_depth", "03": "03_ae_vs_vae_latent_dim"}
+NOTEBOOKS = {"02": "02_ae_vs_vae_depth", "03": "03_ae_vs_vae_latent_dim", "04": "04_beta_vae"}
 DATASETS = ("mnist", "fashion_mnist")
 KEYS = ["notebook", "dataset", "claim", "condition"]
 COMPARED = ["metric", "value", "ci_low", "ci_high", "p_holm", "holds"]
@@ -52,7 +54,7 @@ def parse_args(argv=None):
     p.add_argument("--profile", default="default", help="params/<profile>/ (default: default)")
     p.add_argument("--seed", type=int, default=1, help="protocol seed override (default: 1; the reference used 0)")
     p.add_argument("--notebooks", nargs="+", default=["02", "03"], metavar="NB",
-                   help="02 and/or 03, or their full names (default: 02 03)")
+                   help="02, 03 and/or 04, or their full names (default: 02 03)")
     p.add_argument("--datasets", nargs="+", default=list(DATASETS), metavar="DS",
                    help="mnist fashion_mnist (default); frey_face runs for notebook 02 only")
     p.add_argument("--frey-face", action="store_true", help="also run notebook 02 on frey_face")
@@ -118,12 +120,38 @@ def run_parameters(profile, notebook, dataset):
     return {**spec.defaults, **spec.parameters}
 
 
+def rerun_beta(notebook, params, overrides):
+    """Notebook 4's verdict rows under the seed override, made with its own BetaSweep calls."""
+    from vae_utils import generation, judge, verdicts
+    from vae_utils.beta import BetaSweep
+
+    dataset, claims = params["dataset"], params["claims"]
+    sweep = BetaSweep(notebook, f"beta-{dataset}", params["profile"], dataset, params["betas"], params["n_layers"],
+                      params["d_z"], None, overrides)
+    say(f"  {sweep.describe()}")
+    say(f"  {sweep.train()}")
+    sweep.measure(k=params["iw_samples"])
+    if "generates" in claims:
+        extractor, accuracy, real_features, _ = generation.feature_reference(
+            dataset, params["n_samples"], sweep.protocol["seed"], params["classifier_epochs"],
+            params["classifier_n_train"], params["min_accuracy"], params["pixel_components"])
+        say(f"  feature extractor: {'classifier, test accuracy %.4f' % accuracy if accuracy else 'pixel PCA'}")
+        sweep.generation(extractor, real_features, params["n_samples"], seed=sweep.protocol["seed"])
+    rows = sweep.verdicts(claims, claims, **{k: params[k] for k in judge.BETA_SETTINGS})
+    say(f"  optimisation-limited arms: {sorted(sweep.limited) or 'none'}")
+    for line in verdicts.describe(rows).splitlines():
+        say(f"  {line}")
+    return rows, sweep.protocol
+
+
 def rerun(notebook, params, seed):
     """The notebook's verdict rows under the seed override, made with its own Sweep calls."""
     from vae_utils.sweep import Sweep
 
     dataset, profile = params["dataset"], params["profile"]
     overrides = {**(params.get("protocol") or {}), "seed": seed}
+    if notebook == NOTEBOOKS["04"]:
+        return rerun_beta(notebook, params, overrides)
     if notebook == NOTEBOOKS["02"]:
         sweep = Sweep(notebook, f"depth-{dataset}", profile, dataset,
                       {"d_z": params["d_z_list"], "n_layers": params["n_layers_list"]}, overrides)

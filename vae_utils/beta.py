@@ -123,21 +123,33 @@ class BetaSweep:
                 f"Adam lr {p['lr']}.")
 
     def train(self):
-        """Train what the cache lacks (every β of a repeat stacks); per-model and convergence tables."""
+        """Train what the cache lacks (every β of a repeat stacks); the per-model table and the
+        convergence table (<tag>-convergence.csv). Returns the training time, in words."""
         everything = experiments.run_all(self.configs + self.figure_configs)
         self.results = {c: everything[c] for c in self.configs}
         self.figure_results = {c: everything[c] for c in self.figure_configs}
         self.runs = tables.results_table(self.results)
         self.runs.insert(2, "arm", [arm(c) for c in self.results])
-        self.convergence = convergence.convergence_table(self.results)
-        self.convergence.insert(1, "arm", [arm(c) for c in self.results])
-        per = self.convergence.groupby("arm", sort=False).agg(
+        self.per_model = convergence.convergence_table(self.results)
+        self.per_model.insert(1, "arm", [arm(c) for c in self.results])
+        self.per_model.to_csv(self.tables / f"{self.tag}-convergence.csv", index=False)
+        seconds = sum(r.train_seconds for r in everything.values())
+        return f"training time of these models: {seconds / 60:.1f} min"
+
+    def convergence_table(self):
+        """One row per model: its stopping record and final gain (as `Sweep.convergence_table`)."""
+        return self.per_model
+
+    def convergence(self):
+        """Per arm: epochs run, best epoch, models at the cap, the largest final gain, repeats converged."""
+        return self.per_model.groupby("arm", sort=False).agg(
             epochs_run=("epochs_run", "mean"), best_epoch=("best_epoch", "mean"), hit_cap=("hit_cap", "sum"),
             final_gain_max=("final_gain", "max"), converged=("converged", "sum")).reset_index()
-        self.limited = judge.limited_arms(self.convergence)
-        self.convergence.to_csv(self.tables / f"{self.tag}-convergence.csv", index=False)
-        seconds = sum(r.train_seconds for r in everything.values())
-        return per, f"training time of these models: {seconds / 60:.1f} min"
+
+    @property
+    def limited(self):
+        """Arms with a repeat that did not converge (`judge.limited_arms`): not counted in verdicts."""
+        return judge.limited_arms(self.per_model)
 
     def model(self, name, repeat=0, d_z=None):
         """The trained model of arm `name` ('ae' or 'β=…') at `d_z` (default: the main one)."""
@@ -232,7 +244,7 @@ class BetaSweep:
     def verdicts(self, claims, keys, **settings):
         """The verdict rows of the claims in both `claims` (the run's) and `keys`, judged on this
         sweep's tables (`judge.beta_verdicts`; `settings`: its parameters of `judge.BETA_SETTINGS`)."""
-        return judge.beta_verdicts([k for k in keys if k in claims], self.runs, self.convergence,
+        return judge.beta_verdicts([k for k in keys if k in claims], self.runs, self.per_model,
                                    self.clusters if self.labelled else None, getattr(self, "scores", None),
                                    betas=self.betas, d_z=self.d_z, notebook=self.notebook, dataset=self.dataset,
                                    min_effect=self.min_effect, alpha=self.alpha, **settings)

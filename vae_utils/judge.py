@@ -84,6 +84,11 @@ def marked(table, settings, columns):
 
 
 # -- notebooks 2 and 3: "AEs reconstruct better than VAEs" ---------------------------------------
+def trend_claim(axis):
+    """The claim of a trend row: the AE − VAE gap grows with `axis` (e.g. d_z)."""
+    return f"AE-VAE gap grows with {axis}"
+
+
 def reconstruction(runs, convergence, by, *, notebook, dataset, min_effect, alpha, trend=None, pca_check=None,
                    baselines=None, metric="test_recon"):
     """Verdict rows for CLAIM per setting in `by` (one Holm family) and, with `trend` (a column),
@@ -99,7 +104,7 @@ def reconstruction(runs, convergence, by, *, notebook, dataset, min_effect, alph
         margin = min_effect / math.log2(values[-1] / values[0])
         slope = stats.gap_slope(runs, trend, metric, margin)
         rows = pd.concat([rows, verdicts.verdict_rows(
-            notebook, dataset, f"AE-VAE gap grows with {trend}", slope, ["comparison"], +1, alpha,
+            notebook, dataset, trend_claim(trend), slope, ["comparison"], +1, alpha,
             set(slope["comparison"]) if limited else set())], ignore_index=True)
     return rows
 
