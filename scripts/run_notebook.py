@@ -41,7 +41,7 @@ import papermill as pm
 
 from vae_utils import paths, protocol, runspec
 from vae_utils.reproducibility import package_versions, pick_device, write_run_metadata
-from vae_utils.runspec import notebook_of, parameters, protocol_of, run_file, runs_of, shown  # noqa: F401
+from vae_utils.runspec import notebook_of, run_file, runs_of, shown
 
 BUILD = paths.PROJECT_ROOT / "build"
 def check_dry_parameters(profile):

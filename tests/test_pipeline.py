@@ -49,13 +49,14 @@ def test_the_protocol_is_layered_all_then_dataset_then_overrides(project):
 
 
 def test_a_run_gets_its_own_parameters_and_the_profile(project, load_script):
+    from vae_utils import runspec
     run_notebook = load_script("run_notebook")
     make_notebook(project / "notebooks" / "09_x.ipynb", "print(x)")
     (project / "params" / "quick" / "09_x--frey_face.yaml").write_text("dataset: frey_face\nx: 2\n")
     declared = run_notebook.pm.inspect_notebook(str(project / "notebooks" / "09_x.ipynb"))
-    params = run_notebook.parameters("quick", "09_x--frey_face", declared)
+    params = runspec.parameters("quick", "09_x--frey_face", declared)
     assert params == {"dataset": "frey_face", "x": 2, "profile": "quick"}
-    assert run_notebook.protocol_of(params, declared)["max_epochs"] == 9
+    assert runspec.protocol_of(params, declared)["max_epochs"] == 9
 
 
 @pytest.mark.parametrize("run_file, message", [

@@ -119,9 +119,10 @@ def test_dry_run_parameters_must_be_declared_and_of_the_declared_type(tmp_path, 
     with pytest.raises(ValueError, match=r"dry.yaml: parameter\(s\) \['n_sample'\] are declared by no notebook"):
         run_notebook.check_dry_parameters("paper-dry")
     dry.write_text(good.replace("n_samples: 50", "n_samples: fifty"))
+    from vae_utils import runspec
     declared = papermill.inspect_notebook(str(ROOT / "notebooks" / "05_generation.ipynb"))
     with pytest.raises(ValueError, match="dry.yaml: n_samples='fifty' is not allowed; the notebook declares it as int"):
-        run_notebook.parameters("paper-dry", "05_generation--mnist", declared)
+        runspec.parameters("paper-dry", "05_generation--mnist", declared)
 
 
 def test_a_staging_folder_being_created_is_not_taken_for_a_dead_one(tmp_path, monkeypatch, load_script):
