@@ -3,13 +3,14 @@
     PYTHONPATH=. python3 scripts/stability_rerun.py --profile default --seed 1 \\
         --out build/stability --cache build/stability-cache [--device cuda] [--frey-face]
 
-For each notebook and dataset it builds the notebook's sweep with the notebook's grid (the run's
-parameters, `vae_utils.runspec`) and the profile's protocol with `seed` overridden, then makes
-the notebook's calls:
-02: train, convergence, pca_check, verdict(["d_z", "n_layers"]);
-03: train, convergence, verdict(["d_z", "n_layers"], trend="d_z");
-04: train, measure, the feature extractor and generation (when the run tests claim 5; its
-    classifier is trained under the same seed), verdicts of the run's claims (no figure models).
+For each notebook and dataset it measures the notebook's grid (the run's parameters,
+`vae_utils.runspec`) on the profile's protocol with `seed` overridden, then judges it, with the
+notebook's own stage calls:
+02: measure.ae_vs_vae, the PCA check, judge.sweep_verdicts(run, ["d_z", "n_layers"]);
+03: measure.ae_vs_vae, judge.sweep_verdicts(run, ["d_z", "n_layers"], trend="d_z");
+04: measure.beta_grid, measure.add_codes, the feature extractor and measure.add_generation (when
+    the run tests claim 5; its classifier is trained under the same seed), judge.beta_run_verdicts
+    of the run's claims (no figure models).
 Its rows are compared with the reference verdicts (default: the profile's verdicts.csv), matched
 on notebook, dataset, claim and condition. Written to --out after every notebook/dataset, so a
 run cut short keeps what it finished:
@@ -26,7 +27,7 @@ the torchvision copies of the data (normally .cache/data) to <cache>/_data_root/
 Imports vae_utils and its dependencies (torch, torchvision, numpy, pandas, scipy, scikit-learn,
 matplotlib, seaborn, pyyaml, and papermill to read the notebook's declared parameters; tqdm is
 stubbed when missing). Verdicts are judged as the notebooks judge them (`vae_utils.judge`, through
-`Sweep.verdict`), baselines and the PCA check included.
+`judge.sweep_verdicts`), baselines and the PCA check included.
 """
 import argparse
 import importlib.machinery
@@ -121,63 +122,63 @@ def run_parameters(profile, notebook, dataset):
 
 
 def rerun_beta(notebook, params, overrides):
-    """Notebook 4's verdict rows under the seed override, made with its own BetaSweep calls."""
-    from vae_utils import generation, judge, verdicts
-    from vae_utils.beta import BetaSweep
+    """Notebook 4's verdict rows under the seed override, through the notebook's own stages."""
+    from vae_utils import generation, judge, measure, verdicts
 
     dataset, claims = params["dataset"], params["claims"]
-    sweep = BetaSweep(notebook, f"beta-{dataset}", params["profile"], dataset, params["betas"], params["n_layers"],
-                      params["d_z"], None, overrides)
-    say(f"  {sweep.describe()}")
-    say(f"  {sweep.train()}")
-    sweep.measure(k=params["iw_samples"])
+    run = measure.beta_grid(notebook, params["profile"], dataset, params["betas"], params["n_layers"], params["d_z"],
+                            None, overrides)
+    say(f"  {measure.describe(run)}")
+    say(f"  {measure.training_time(run)}")
+    run = measure.add_codes(run, k=params["iw_samples"])
     if "generates" in claims:
         extractor, accuracy, real_features, _ = generation.feature_reference(
-            dataset, params["n_samples"], sweep.protocol["seed"], params["classifier_epochs"],
+            dataset, params["n_samples"], run.protocol["seed"], params["classifier_epochs"],
             params["classifier_n_train"], params["min_accuracy"], params["pixel_components"])
         say(f"  feature extractor: {'classifier, test accuracy %.4f' % accuracy if accuracy else 'pixel PCA'}")
-        sweep.generation(extractor, real_features, params["n_samples"], seed=sweep.protocol["seed"])
-    rows = sweep.verdicts(claims, claims, **{k: params[k] for k in judge.BETA_SETTINGS})
-    say(f"  optimisation-limited arms: {sorted(sweep.limited) or 'none'}")
+        run = measure.add_generation(run, extractor, real_features, params["n_samples"], seed=run.protocol["seed"])
+    rows = judge.beta_run_verdicts(run, claims, claims, **{k: params[k] for k in judge.BETA_SETTINGS})
+    say(f"  optimisation-limited arms: {sorted(judge.limited(run)) or 'none'}")
     for line in verdicts.describe(rows).splitlines():
         say(f"  {line}")
-    return rows, sweep.protocol
+    return rows, run.protocol
 
 
 def rerun(notebook, params, seed):
-    """The notebook's verdict rows under the seed override, made with its own Sweep calls."""
-    from vae_utils.sweep import Sweep
+    """The notebook's verdict rows under the seed override, through the notebook's own stages."""
+    from vae_utils import judge, measure, summaries, verdicts
+    from vae_utils.convergence import pca_summary
 
     dataset, profile = params["dataset"], params["profile"]
     overrides = {**(params.get("protocol") or {}), "seed": seed}
     if notebook == NOTEBOOKS["04"]:
         return rerun_beta(notebook, params, overrides)
     if notebook == NOTEBOOKS["02"]:
-        sweep = Sweep(notebook, f"depth-{dataset}", profile, dataset,
-                      {"d_z": params["d_z_list"], "n_layers": params["n_layers_list"]}, overrides)
+        axes = {"d_z": params["d_z_list"], "n_layers": params["n_layers_list"]}
+        run = measure.ae_vs_vae(notebook, profile, dataset, axes, overrides, params["iw_samples"])
     else:
-        sweep = Sweep(notebook, f"latent-{dataset}", profile, dataset, {"d_z": params["d_z_list"]},
-                      overrides, n_layers=params["n_layers"])
-    say(f"  {sweep.describe()}")
-    say(f"  {sweep.train(params['iw_samples'])}")
-    convergence = sweep.convergence()
-    unconverged = convergence[convergence["converged"] < len(sweep.repeats)]
+        run = measure.ae_vs_vae(notebook, profile, dataset, {"d_z": params["d_z_list"]}, overrides,
+                                params["iw_samples"], n_layers=params["n_layers"])
+    say(f"  {measure.describe(run)}")
+    say(f"  {measure.training_time(run)}")
+    convergence = summaries.convergence(run)
+    unconverged = convergence[convergence["converged"] < len(run.repeats)]
     if notebook == NOTEBOOKS["02"]:
-        _, pca = sweep.pca_check()
+        pca = pca_summary(run.pca_check)
         missed = pca.loc[~pca["within_tolerance"].astype(bool), "d_z"].tolist() if not pca.empty else []
         say(f"  linear AE vs PCA: mean ratio {', '.join(f'd_z={r.d_z}: {r.ratio:.4f}' for r in pca.itertuples())}"
             + (f"; missed at d_z = {missed}" if missed else ""))
-        rows = sweep.verdict(["d_z", "n_layers"])
+        rows = judge.sweep_verdicts(run, ["d_z", "n_layers"])
     else:
-        rows = sweep.verdict(["d_z", "n_layers"], trend="d_z")
+        rows = judge.sweep_verdicts(run, ["d_z", "n_layers"], trend="d_z")
     if len(unconverged):
         say(f"  not all repeats converged at {len(unconverged)} setting(s)"
             + (" (the notebook would assert here)" if params.get("assert_converged", True) else ""))
-    limited = list({json.dumps(s, sort_keys=True, default=str): s for s in sweep.limited}.values())
+    limited = list({json.dumps(s, sort_keys=True, default=str): s for s in judge.limited(run)}.values())
     say(f"  optimisation-limited settings: {limited or 'none'}")
-    for line in sweep.verdict_summary(rows).splitlines():
+    for line in verdicts.summary(rows, run.alpha).splitlines():
         say(f"  {line}")
-    return rows, sweep.protocol
+    return rows, run.protocol
 
 
 def compare(new, reference):

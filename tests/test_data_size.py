@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from vae_utils import data_size, protocol, stats, verdicts
-from vae_utils.sweep import CLAIM
+from vae_utils.judge import CLAIM
 
 
 def runs_table(recon_gap, nmi_gap, sizes=(6000, 60000), repeats=5, d_z=10, seed=0):
@@ -36,9 +36,10 @@ def convergence_of(runs, limited=()):
 
 
 def sweep_of(runs, limited=(), overrides=None):
-    """What the verdict functions read of a Sweep (default profile, MNIST), as a plain value."""
-    return SimpleNamespace(runs=runs, metric="test_recon", min_effect=1.0, alpha=0.05, notebook="06_data_size",
-                           dataset="mnist", profile="default", convergence_table=lambda: convergence_of(runs, limited),
+    """What the verdict functions read of a measured run (`measure.Measured`; default profile,
+    MNIST), as a plain value."""
+    return SimpleNamespace(runs=runs, min_effect=1.0, alpha=0.05, notebook="06_data_size", dataset="mnist",
+                           profile="default", convergence=convergence_of(runs, limited),
                            protocol=protocol.load("default", "mnist", overrides))
 
 

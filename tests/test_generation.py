@@ -192,7 +192,7 @@ def test_outputs_write_tables_figures_and_the_key_figures_of_a_run(tmp_path, mon
     from vae_utils import outputs, paths, verdicts
     monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
     monkeypatch.delenv(paths.STAGE_ENV, raising=False)
-    out = outputs.Outputs("quick", "generation-mnist", "05_generation--mnist")
+    out = outputs.Outputs("quick", "05_generation", "mnist")
     shown = out.table(pd.DataFrame({"a": [1, 2]}), "scores")
     assert list(shown["a"]) == [1, 2]
     folder = tmp_path / "results" / "profiles" / "quick"

@@ -1,11 +1,13 @@
 """Does the answer depend on how much data the models see? Notebook 6's measurements and verdicts.
 
-Its sweep (`vae_utils.sweep.Sweep` over an `n_train` axis) trains AE and VAE at several
+Its run (`measure.ae_vs_vae` over an `n_train` axis) trains AE and VAE at several
 training-set sizes; this module adds what only this question needs: each model's reconstruction
 of its own training images (and so its generalisation gap), the claim-4 clustering scores of the
 same models, the claim-1 and claim-4 verdict rows at every size, and whether each gap changes
 between the smallest and the largest size.
 """
+from dataclasses import replace
+
 import pandas as pd
 
 from . import judge, latents, paths, protocol, stats
@@ -31,27 +33,25 @@ def check_grid(dataset, sizes):
         raise ValueError(f"n_train_list={sizes!r}: None (the whole training set) must come last")
 
 
-def measure(sweep):
-    """Add to `sweep.runs` (and its runs table): `train_recon`, the reconstruction term at the
+def add_training_reconstruction(m):
+    """The measured run `m` with, in its runs table (rewritten): `train_recon`, the reconstruction term at the
     posterior mean of the first TRAIN_EVAL_IMAGES of each model's own training images;
     `generalisation_gap` = test_recon − train_recon (nats per image; positive: worse on unseen
     images); and the clustering scores of the codes in view VIEW (`latents.code_scores`), with
     k-means and the probes fitted on as many training codes at every size as the smallest size
     has (so that a larger size does not score better only by fitting on more codes)."""
-    data, rows = sweep.data, []
-    fitted = int(round(min(sweep.runs[SIZE]) * (1 - VAL_FRACTION)))
-    for config, result in sweep.results.items():
+    data, rows = m.data, []
+    fitted = int(round(min(m.runs[SIZE]) * (1 - VAL_FRACTION)))
+    for config, result in m.results.items():
         train_idx = config_split(config, len(data.train_x))[0]
         seen, fit = train_idx[:TRAIN_EVAL_IMAGES], train_idx[:fitted]
         scores = latents.code_scores(result.model, data.train_x[fit], data.train_y[fit], data.test_x,
                                      data.test_y, seed=config.repeat, only=(VIEW,))[VIEW]
         rows.append({"train_recon": evaluate(result.model, data.train_x[seen], config.likelihood)["recon"], **scores})
     added = pd.DataFrame(rows)
-    runs = pd.concat([sweep.runs.drop(columns=[c for c in added if c in sweep.runs]), added], axis=1)
+    runs = pd.concat([m.runs.drop(columns=[c for c in added if c in m.runs]), added], axis=1)
     runs["generalisation_gap"] = runs["test_recon"] - runs["train_recon"]
-    sweep.runs = runs
-    runs.to_csv(sweep.tables / f"{sweep.tag}-runs.csv", index=False)
-    return runs
+    return replace(m, runs=m.out.table(runs, "runs"))
 
 
 def own_size(protocol_used, dataset):
@@ -73,27 +73,27 @@ def shared_metrics(profile, dataset, protocol_used):
     return shared
 
 
-def _judged(sweep, nmi_min_effect):
-    return dict(notebook=sweep.notebook, dataset=sweep.dataset, min_effect=sweep.min_effect, alpha=sweep.alpha,
+def _judged(m, nmi_min_effect):
+    return dict(notebook=m.notebook, dataset=m.dataset, min_effect=m.min_effect, alpha=m.alpha,
                 nmi_min_effect=nmi_min_effect)
 
 
-def claim_rows(sweep, nmi_min_effect):
-    """Claim 1 and claim 4 at every size and d_z (`judge.size_claims`) from the sweep's tables."""
-    return judge.size_claims(sweep.runs, sweep.convergence_table(), own_size=own_size(sweep.protocol, sweep.dataset),
-                             shared=shared_metrics(sweep.profile, sweep.dataset, sweep.protocol),
-                             **_judged(sweep, nmi_min_effect))
+def claim_rows(m, nmi_min_effect):
+    """Claim 1 and claim 4 at every size and d_z (`judge.size_claims`) from the run's tables."""
+    return judge.size_claims(m.runs, m.convergence, own_size=own_size(m.protocol, m.dataset),
+                             shared=shared_metrics(m.profile, m.dataset, m.protocol),
+                             **_judged(m, nmi_min_effect))
 
 
-def change_rows(sweep, nmi_min_effect):
+def change_rows(m, nmi_min_effect):
     """Per claim and d_z, whether the gap changes between the smallest and the largest size
-    (`judge.size_changes`), from the sweep's tables."""
-    return judge.size_changes(sweep.runs, sweep.convergence_table(), **_judged(sweep, nmi_min_effect))
+    (`judge.size_changes`), from the run's tables."""
+    return judge.size_changes(m.runs, m.convergence, **_judged(m, nmi_min_effect))
 
 
-def gaps_by_size(sweep, metric, margin):
+def gaps_by_size(m, metric, margin):
     """The paired VAE − AE gap of `metric` per size and d_z, with its interval (for the figures)."""
-    return stats.paired_gap(sweep.runs, [SIZE, "d_z"], metric, margin)
+    return stats.paired_gap(m.runs, [SIZE, "d_z"], metric, margin)
 
 
 def answers(rows):

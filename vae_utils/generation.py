@@ -1,4 +1,6 @@
 """Scoring generated images: sample codes, decode, embed with the classifier, compare with real images."""
+from dataclasses import asdict
+
 import numpy as np
 import pandas as pd
 import torch
@@ -144,12 +146,13 @@ def vae_versus_ae_verdicts(scores, notebook, dataset, min_effect, alpha, metric=
     return pd.concat(rows, ignore_index=True)
 
 
-def shifted_prior_runs(base, repeats, mean, std):
-    """VAEs at d_z = 2 with the prior N(mean, diag(std²)) beside the same VAEs with N(0, I), paired
-    by repeat: ({config: result} of the shifted ones, the per-model table with a `prior` column)."""
-    shifted = experiments.grid({**base, "model": "vae", "d_z": 2, "prior_mean": tuple(mean),
-                                "prior_std": tuple(std)}, repeat=repeats)
-    standard = experiments.grid({**base, "model": "vae", "d_z": 2}, repeat=repeats)
+def shifted_prior_runs(m, mean, std):
+    """VAEs at d_z = 2 with the prior N(mean, diag(std²)) beside the same VAEs with N(0, I), on the
+    protocol of the measured run `m`, paired by its repeats: ({config: result} of the shifted
+    ones, the per-model table with a `prior` column)."""
+    base = {k: v for k, v in asdict(m.configs[0]).items() if k != "repeat"} | {"model": "vae", "d_z": 2}
+    shifted = experiments.grid({**base, "prior_mean": tuple(mean), "prior_std": tuple(std)}, repeat=m.repeats)
+    standard = experiments.grid(base, repeat=m.repeats)
     results = experiments.run_all(shifted + standard)
     runs = tables.results_table(results)
     runs["prior"] = ["shifted" if c.prior_mean else "N(0, I)" for c in results]

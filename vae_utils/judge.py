@@ -111,7 +111,7 @@ def reconstruction(runs, convergence, by, *, notebook, dataset, min_effect, alph
 
 # -- notebook 4: β-VAEs against the AE and the plain VAE ----------------------------------------
 def arm(model, beta):
-    """The name of a model in a β sweep: 'ae', or 'β=<value>' for a VAE."""
+    """The name of a model in a β grid: 'ae', or 'β=<value>' for a VAE."""
     return AE if model == AE else f"β={beta:g}"
 
 
@@ -196,8 +196,8 @@ BETA_SETTINGS = ("ae_like_betas", "vae_like_betas", "cluster_metric", "min_clust
 def beta_verdicts(keys, runs, convergence, clusters, scores, *, betas, d_z, ae_like_betas, vae_like_betas,
                   cluster_metric, min_cluster_effect, min_frechet_effect, notebook, dataset, min_effect, alpha):
     """Notebook 4's verdict rows for the claims named in `keys` (of `CLAIMS`: ae_like, vae_like,
-    clusters, generates; in that order), from its per-model tables: `clusters` (`BetaSweep.measure`)
-    may be None without labels, `scores` (`BetaSweep.generation`) without the generation claim.
+    clusters, generates; in that order), from its per-model tables: `clusters` (`measure.add_codes`)
+    may be None without labels, `scores` (`measure.add_generation`) without the generation claim.
     Arms with a repeat that did not converge are not counted."""
     limited, judged = limited_arms(convergence), dict(notebook=notebook, dataset=dataset, alpha=alpha)
     parts = []
@@ -210,6 +210,30 @@ def beta_verdicts(keys, runs, convergence, clusters, scores, *, betas, d_z, ae_l
     if "generates" in keys:
         parts.append(beta_generation(scores, limited, betas, min_frechet_effect, d_z, SAMPLER_LABELS, **judged))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=verdicts.COLUMNS)
+
+
+# -- a measured run (`measure.Measured`) --------------------------------------------------------
+def limited(m):
+    """What a measured run does not count: the arms of a β grid with a repeat that did not converge
+    (`limited_arms`), else the optimisation-limited settings (`limited_settings`)."""
+    if "arm" in m.convergence:
+        return limited_arms(m.convergence)
+    return limited_settings(m.convergence, m.by, m.pca_check)
+
+
+def sweep_verdicts(m, by, trend=None):
+    """`reconstruction` on an AE-against-VAE run's tables: 'AE reconstructs better than VAE' per
+    setting in `by` and, with `trend` (an axis), whether the gap grows with it."""
+    return reconstruction(m.runs, m.convergence, by, notebook=m.notebook, dataset=m.dataset, min_effect=m.min_effect,
+                          alpha=m.alpha, trend=trend, pca_check=m.pca_check, baselines=m.baselines)
+
+
+def beta_run_verdicts(m, claims, keys, **settings):
+    """`beta_verdicts` on a β run's tables, for the claims in both `claims` (the run's) and `keys`
+    (`settings`: its parameters of BETA_SETTINGS)."""
+    return beta_verdicts([k for k in keys if k in claims], m.runs, m.convergence, m.clusters, m.scores,
+                         betas=m.axes["beta"], d_z=m.axes["d_z"][0], notebook=m.notebook, dataset=m.dataset,
+                         min_effect=m.min_effect, alpha=m.alpha, **settings)
 
 
 # -- notebook 6: the claims at each training-set size ---------------------------------------------

@@ -79,6 +79,19 @@ def describe(rows):
                      for claim, part in rows.groupby("claim", sort=False))
 
 
+def summary(rows, alpha):
+    """One line per claim of verdict rows: in how many settings each outcome was found."""
+    lines = []
+    for claim, part in rows.groupby("claim", sort=False):
+        counts = part["holds"].value_counts()
+        found = ", ".join(f"{counts[o]} {o}" for o in OUTCOMES if o in counts)
+        lines.append(f"{part['dataset'].iloc[0]}: '{claim}' over {len(part)} setting(s): {found} "
+                     f"(VAE − AE of {part['metric'].iloc[0]}, n = {part['n'].max()} repeats, "
+                     f"Holm at {alpha}, smallest effect {part['min_effect'].iloc[0]:g}; "
+                     f"values {part['value'].min():+.3g} … {part['value'].max():+.3g}).")
+    return "\n".join(lines)
+
+
 def save(rows, run, profile="default", key_figures=()):
     """Write one notebook run's verdict rows to <results>/verdicts/<run>.csv, and the names of
     its key figures to <run>.figures, each atomically. `scripts/report.py` gathers them."""
