@@ -12,7 +12,7 @@ import sys
 import pandas as pd
 
 from vae_utils.paths import PROFILES, PROJECT_ROOT, check_profile, output_dir, params_profile, results_dir
-from vae_utils.verdicts import COLUMNS
+from vae_utils.verdicts import COLUMNS, KEYS
 
 INTRO = """# Results
 
@@ -29,15 +29,17 @@ significant and at least `min_effect`. Claims of a change either way (notebook 6
 changes with the training-set size", a Welch interval on the difference of two independent
 gaps) are "yes" when the change is significant and at least `min_effect` in either direction,
 and never "no". *optimisation-limited* rows rest on models that did
-not train and are not counted. A row whose models another notebook already tested (same dataset, claim and
-condition) is marked *shared* and counted once, where it first appears.
+not train and are not counted. A row whose models another notebook already tested (same dataset,
+metric and key columns: the claim's id and the condition's d_z, n_layers, train_images, β,
+comparison arm and samplers) is marked *shared* and counted once, where it first appears.
 """
 
 
 def mark_shared(verdicts):
-    """`counted`: False for a row whose dataset, claim and condition an earlier run already has."""
+    """`counted`: False for a row whose dataset, metric and KEYS (claim id and condition, as
+    values) an earlier run already has."""
     verdicts = verdicts.copy()
-    verdicts["counted"] = ~verdicts.duplicated(["dataset", "claim", "condition"], keep="first")
+    verdicts["counted"] = ~verdicts.duplicated(["dataset", "metric", *KEYS], keep="first")
     return verdicts
 
 

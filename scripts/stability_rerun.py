@@ -42,8 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = {"02": "02_ae_vs_vae_depth", "03": "03_ae_vs_vae_latent_dim", "04": "04_beta_vae"}
 DATASETS = ("mnist", "fashion_mnist")
-KEYS = ["notebook", "dataset", "claim", "condition"]
-COMPARED = ["metric", "value", "ci_low", "ci_high", "p_holm", "holds"]
+SHOWN = ["notebook", "dataset", "claim", "condition"]      # rows are matched on notebook, dataset and verdicts.KEYS
+COMPARED = ["claim", "condition", "metric", "value", "ci_low", "ci_high", "p_holm", "holds"]
 
 
 def say(*parts):
@@ -182,19 +182,25 @@ def rerun(notebook, params, seed):
 
 
 def compare(new, reference):
-    """Reference vs new rows, outer-matched on KEYS within the notebook/dataset pairs rerun."""
+    """Reference vs new rows, outer-matched on the notebook, the dataset and the rows' key columns
+    (`verdicts.KEYS`: the claim and its condition as values) within the notebook/dataset pairs rerun."""
     import numpy as np
     import pandas as pd
 
+    from vae_utils.verdicts import KEYS as ROW_KEYS
+
+    keys = ["notebook", "dataset", *ROW_KEYS]
     done = set(zip(new["notebook"], new["dataset"]))
     if reference is None:
-        reference = pd.DataFrame(columns=KEYS + COMPARED)
+        reference = pd.DataFrame(columns=keys + COMPARED)
     keep = pd.Series([(a, b) in done for a, b in zip(reference["notebook"], reference["dataset"])],
                      index=reference.index, dtype=bool)
     reference = reference.loc[keep]
-    old = reference[KEYS + COMPARED].rename(columns={c: f"{c}_ref" for c in COMPARED})
-    table = old.merge(new[KEYS + COMPARED].rename(columns={c: f"{c}_new" for c in COMPARED}),
-                      on=KEYS, how="outer", indicator="found")
+    old = reference[keys + COMPARED].rename(columns={c: f"{c}_ref" for c in COMPARED})
+    table = old.merge(new[keys + COMPARED].rename(columns={c: f"{c}_new" for c in COMPARED}),
+                      on=keys, how="outer", indicator="found")
+    for c in ("claim", "condition"):
+        table[c] = table[f"{c}_new"].fillna(table[f"{c}_ref"])
     table["found"] = table["found"].map({"both": "both", "left_only": "reference only", "right_only": "new only"})
     for c in ("value", "ci_low", "ci_high", "p_holm"):
         for side in ("ref", "new"):
@@ -208,7 +214,7 @@ def compare(new, reference):
     order = ["found", "metric_ref", "value_ref", "value_new", "delta", "rel_change", "ci_low_ref", "ci_high_ref",
              "ci_low_new", "ci_high_new", "intervals_overlap", "sign_flip", "p_holm_ref", "p_holm_new",
              "holds_ref", "holds_new", "changed"]
-    return table[KEYS + order].sort_values(KEYS).reset_index(drop=True)
+    return table[SHOWN + order].sort_values(SHOWN).reset_index(drop=True)
 
 
 def write_csv(table, path):

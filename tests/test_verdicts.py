@@ -46,13 +46,13 @@ def test_tost_needs_the_interval_inside_the_margin():
 def test_verdicts_need_significance_after_holm_and_the_smallest_effect():
     runs = runs_table({2: 5.0, 5: 0.3, 10: 0.0, 20: -5.0, 50: 0.05})
     gaps = stats.paired_gap(runs, ["d_z"], "test_recon", margin=1.0)
-    rows = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1)
+    rows = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1, claim_id="c")
     assert rows["holds"].tolist() == ["yes", "equivalent", "equivalent", "no", "equivalent"]
     assert (rows["p_holm"] >= rows["p"]).all() and (rows["min_effect"] == 1.0).all()
     wide = stats.paired_gap(runs, ["d_z"], "test_recon", margin=10.0)
-    big = verdicts.verdict_rows("nb", "mnist", "AE better", wide, ["d_z"], +1)
+    big = verdicts.verdict_rows("nb", "mnist", "AE better", wide, ["d_z"], +1, claim_id="c")
     assert big["holds"].tolist()[0] == "equivalent"                # 5 nats is within a ±10 margin
-    limited = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1, limited={"d_z=2"})
+    limited = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1, limited={"d_z=2"}, claim_id="c")
     assert limited["holds"].tolist()[0] == "optimisation-limited" and np.isnan(limited["p_holm"].iloc[0])
 
 
@@ -62,21 +62,22 @@ def test_an_interval_across_zero_is_inconclusive_never_no_difference():
                           for m, v in (("ae", a), ("vae", b))])
     gaps = stats.paired_gap(noisy, ["d_z"], "test_recon", margin=1.0)
     assert gaps["ci_low"].item() < 0 < gaps["ci_high"].item()
-    rows = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1)
+    rows = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1, claim_id="c")
     assert rows["holds"].item() == "inconclusive"
 
 
 def test_a_claim_of_sameness_holds_only_through_the_equivalence_test():
     runs = runs_table({2: 5.0, 5: 0.3, 10: 0.0, 20: -5.0})
     gaps = stats.paired_gap(runs, ["d_z"], "test_recon", margin=1.0)
-    rows = verdicts.verdict_rows("nb", "mnist", "β → 0 behaves like an AE", gaps, ["d_z"], +1, equivalence=True)
+    rows = verdicts.verdict_rows("nb", "mnist", "β → 0 behaves like an AE", gaps, ["d_z"], +1, equivalence=True,
+                                 claim_id="c")
     assert rows["holds"].tolist() == ["no", "yes", "yes", "no"]     # a large gap either way refutes it
     noisy = pd.DataFrame([{"model": m, "d_z": 2, "repeat": r, "test_recon": v}
                           for r, (a, b) in enumerate([(80, 83), (80, 77), (80, 82), (80, 78.5), (80, 80.2)])
                           for m, v in (("ae", a), ("vae", b))])
     wide = stats.paired_gap(noisy, ["d_z"], "test_recon", margin=1.0)
-    assert verdicts.verdict_rows("nb", "mnist", "same", wide, ["d_z"], +1, equivalence=True)["holds"].item() == \
-        "inconclusive"
+    same = verdicts.verdict_rows("nb", "mnist", "same", wide, ["d_z"], +1, equivalence=True, claim_id="c")
+    assert same["holds"].item() == "inconclusive"
 
 
 def jitter(runs, seed=0):
@@ -106,7 +107,7 @@ def test_each_run_writes_its_verdicts_and_the_report_takes_exactly_the_profiles_
     gaps = stats.paired_gap(runs_table({2: 5.0}), ["d_z"], "test_recon", margin=1.0)
     for run, dataset in (("02_x--mnist", "mnist"), ("02_x--fashion_mnist", "fashion_mnist"),
                          ("02_x--mnist", "mnist"), ("02_x--deleted", "frey_face")):   # a rerun; a gone run
-        verdicts.save(verdicts.verdict_rows("02_x", dataset, "AE better", gaps, ["d_z"], +1), run,
+        verdicts.save(verdicts.verdict_rows("02_x", dataset, "AE better", gaps, ["d_z"], +1, claim_id="c"), run,
                       key_figures=[f"fig-{dataset}"])
     folder = tmp_path / "results" / "verdicts"
     assert sorted(p.name for p in folder.iterdir()) == [
@@ -123,13 +124,18 @@ def test_each_run_writes_its_verdicts_and_the_report_takes_exactly_the_profiles_
 
 
 def test_rows_another_notebook_already_tested_are_counted_once(load_script):
+    """Shared rows are matched on the key columns (values), not on the claim or condition text."""
     report = load_script("report")
-    rows = pd.DataFrame([{"notebook": nb, "dataset": "mnist", "claim": "c", "condition": cond, "holds": "yes"}
-                         for nb, cond in (("02", "d_z=2, n_layers=2"), ("02", "d_z=2, n_layers=1"),
-                                          ("03", "d_z=2, n_layers=2"), ("03", "d_z=5, n_layers=2"))])
+    rows = pd.DataFrame([{"notebook": nb, "dataset": "mnist", "claim": claim, "condition": "words", "metric": "m",
+                          "claim_id": "c", "d_z": d_z, "n_layers": depth, "holds": "yes"}
+                         for nb, claim, d_z, depth in (("02", "c", 2, 2), ("02", "c", 2, 1),
+                                                       ("03", "c, as 3 says", 2, 2), ("03", "c", 5, 2))])
+    rows = rows.reindex(columns=[*rows.columns, *[k for k in verdicts.KEYS if k not in rows]])
     marked = report.mark_shared(rows)
     assert marked["counted"].tolist() == [True, True, False, True]
-    assert report.tally(marked)["yes"].tolist() == [3]
+    assert report.tally(marked)["yes"].tolist() == [3]            # the shared row is not tallied
+    rows.loc[2, "train_images"] = 60000                          # other models (another size): counted
+    assert report.mark_shared(rows)["counted"].tolist() == [True] * 4
 
 
 def test_pick_finds_exactly_one_result():

@@ -101,4 +101,5 @@ def answers(rows):
     each size side by side."""
     shown = rows.assign(answer=[f"{h} ({v:+.3g} [{lo:+.3g}, {hi:+.3g}])" for h, v, lo, hi in
                                 zip(rows["holds"], rows["value"], rows["ci_low"], rows["ci_high"])])
-    return shown.pivot_table(index=["claim", "d_z"], columns=SIZE, values="answer", aggfunc="first")
+    return shown.pivot_table(index=["claim", "d_z"], columns="images", values="answer",
+                             aggfunc="first").rename_axis(columns=SIZE)

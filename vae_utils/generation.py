@@ -138,7 +138,9 @@ def vae_versus_ae_verdicts(scores, notebook, dataset, min_effect, alpha, metric=
                       ((scores["model"] == "vae") & (scores["sampler"] == vae_sampler))]
         gaps = stats.paired_gap(pair, ["d_z"], metric, min_effect, minus="vae", plus="ae")
         claim = f"VAE ({SAMPLER_LABELS[vae_sampler]}) generates better than AE ({SAMPLER_LABELS[ae_sampler]})"
-        part = verdicts.verdict_rows(notebook, dataset, claim, gaps, ["d_z"], +1, alpha)
+        part = verdicts.verdict_rows(notebook, dataset, claim, gaps, ["d_z"], +1, alpha,
+                                     claim_id="vae_generates_better").assign(sampler=vae_sampler,
+                                                                             versus_sampler=ae_sampler)
         too_far = saturated(pair)
         part["condition"] = [f"{c}, saturated (recall < {SATURATED_RECALL})" if d in too_far else c
                              for c, d in zip(part["condition"], gaps["d_z"])]

@@ -17,6 +17,7 @@ from .generation import SAMPLER_LABELS, vae_versus_ae_verdicts
 
 SIZE = "train_images"   # the column of a training-set-size axis: images per repeat, validation included
 CLAIM = "AE reconstructs better than VAE"
+CLAIM_ID = "ae_reconstructs_better"
 CLAIMS = {                                                              # notebook 4's claims
     "ae_like": "β → 0 behaves like an AE (reconstruction)",
     "vae_like": "β ≈ 1 behaves like a VAE (reconstruction)",
@@ -24,6 +25,7 @@ CLAIMS = {                                                              # notebo
     "clusters_trend": "clustering improves with β (β ≥ 1)",
     "generates": "β > 1 generates better than a plain VAE",
 }
+CHANGE_IDS = {"test_recon": "recon_gap_changes_with_size", "nmi": "nmi_gap_changes_with_size"}
 CHANGES = {                                                             # notebook 6's question
     "test_recon": "the VAE − AE reconstruction gap changes with the training-set size",
     "nmi": "the β = 1 − AE clustering (NMI) gap changes with the training-set size",
@@ -98,14 +100,15 @@ def reconstruction(runs, convergence, by, *, notebook, dataset, min_effect, alph
     gaps = stats.paired_gap(runs, by, metric, min_effect)
     limited = marked(gaps, limited_settings(convergence, by, pca_check), by)
     below = {verdicts.condition_of(s, by) for s in below_baseline(runs, baselines, by)}
-    rows = verdicts.verdict_rows(notebook, dataset, CLAIM, gaps, by, +1, alpha, limited, below_baseline=below)
+    rows = verdicts.verdict_rows(notebook, dataset, CLAIM, gaps, by, +1, alpha, limited, below_baseline=below,
+                                 claim_id=CLAIM_ID)
     if trend:
         values = sorted(runs[trend].unique())
         margin = min_effect / math.log2(values[-1] / values[0])
         slope = stats.gap_slope(runs, trend, metric, margin)
         rows = pd.concat([rows, verdicts.verdict_rows(
             notebook, dataset, trend_claim(trend), slope, ["comparison"], +1, alpha,
-            set(slope["comparison"]) if limited else set())], ignore_index=True)
+            set(slope["comparison"]) if limited else set(), claim_id=f"gap_grows_with_{trend}")], ignore_index=True)
     return rows
 
 
@@ -144,7 +147,7 @@ def _arm_rows(key, gaps, limited, *, notebook, dataset, alpha, equivalence=False
     not_counted = {verdicts.condition_of(g, list(columns)) for _, g in gaps.iterrows()
                    if f"β={g.get('beta')}" in limited or g.get("versus") in limited}
     return verdicts.verdict_rows(notebook, dataset, CLAIMS[key], gaps, list(columns), +1, alpha, not_counted,
-                                 equivalence)
+                                 equivalence, claim_id=key)
 
 
 def ae_likeness(runs, limited, ae_like, vae_like, d_z, *, notebook, dataset, min_effect, alpha, metric="test_recon"):
@@ -168,7 +171,7 @@ def clustering(table, limited, betas, metric, min_effect, d_z, *, notebook, data
                                f"slope per doubling of β ({', '.join(f'{b:g}' for b in high)})", f"{metric} slope")
     not_counted = {slope["comparison"].iloc[0]} if any(f"β={b:g}" in limited for b in high) else set()
     trend = verdicts.verdict_rows(notebook, dataset, CLAIMS["clusters_trend"], slope, ["comparison"], +1, alpha,
-                                  not_counted)
+                                  not_counted, claim_id="clusters_trend")
     return pd.concat([_arm_rows("clusters", versus_ae, limited, notebook=notebook, dataset=dataset, alpha=alpha),
                       trend], ignore_index=True)
 
@@ -185,7 +188,7 @@ def beta_generation(scores, limited, betas, min_effect, d_z, labels, *, notebook
         gaps["sampler"] = labels[sampler]
         found = _arm_rows("generates", gaps, limited, notebook=notebook, dataset=dataset, alpha=alpha,
                           columns=("beta", "versus", "sampler", "d_z"))
-        found["claim"] = f"{CLAIMS['generates']} ({labels[sampler]})"
+        found["claim"], found["sampler"] = f"{CLAIMS['generates']} ({labels[sampler]})", sampler
         rows.append(found)
     return pd.concat(rows, ignore_index=True)
 
@@ -239,11 +242,13 @@ def beta_run_verdicts(m, claims, keys, **settings):
 # -- notebook 6: the claims at each training-set size ---------------------------------------------
 def _named(rows, gaps, columns, own_size, shared):
     """With `shared`, the conditions at the profile's own size read as in the run whose models they
-    are (so the report counts them once): `columns` without the size; elsewhere with it."""
+    are (so the report counts them once): `columns` without the size, in words and keys; elsewhere
+    with it."""
     rows = rows.copy()
-    rows["condition"] = [verdicts.condition_of(g, [c for c in columns if c != SIZE])
-                         if shared and g[SIZE] == own_size else condition for (_, g), condition in
-                         zip(gaps.iterrows(), rows["condition"])]
+    theirs = (gaps[SIZE] == own_size).to_numpy() & bool(shared)
+    rows["condition"] = [verdicts.condition_of(g, [c for c in columns if c != SIZE]) if own else condition
+                         for (_, g), condition, own in zip(gaps.iterrows(), rows["condition"], theirs)]
+    rows.loc[theirs, SIZE] = np.nan
     return rows
 
 
@@ -257,12 +262,13 @@ def size_claims(runs, convergence, *, notebook, dataset, min_effect, alpha, nmi_
     recon = stats.paired_gap(runs, by, "test_recon", min_effect)
     recon["n_layers"] = runs["n_layers"].iloc[0]
     nmi = stats.paired_gap(runs, by, "nmi", nmi_min_effect).assign(beta="1", versus="ae")
-    for claim, gaps, columns, metric in ((CLAIM, recon, ["d_z", "n_layers", SIZE], "test_recon"),
-                                         (CLAIMS["clusters"], nmi, ["beta", "versus", "d_z", SIZE], "nmi")):
+    for claim, key, gaps, columns, metric in ((CLAIM, CLAIM_ID, recon, ["d_z", "n_layers", SIZE], "test_recon"),
+                                              (CLAIMS["clusters"], "clusters", nmi, ["beta", "versus", "d_z", SIZE],
+                                               "nmi")):
         rows = verdicts.verdict_rows(notebook, dataset, claim, gaps, columns, +1, alpha,
-                                     marked(gaps, limited, columns))
+                                     marked(gaps, limited, columns), claim_id=key)
         rows = _named(rows, gaps, columns, own_size, metric in shared)
-        parts.append(rows.assign(d_z=gaps["d_z"].to_numpy(), **{SIZE: gaps[SIZE].to_numpy()}))
+        parts.append(rows.assign(images=gaps[SIZE].to_numpy()))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -284,7 +290,7 @@ def size_changes(runs, convergence, *, notebook, dataset, min_effect, alpha, nmi
                        if any(s.get("d_z", g["d_z"]) == g["d_z"] and s.get(SIZE, low) in (low, high)
                               for s in limited)}
         rows.append(verdicts.verdict_rows(notebook, dataset, CHANGES[metric], table, ["d_z", "sizes"], 0, alpha,
-                                          not_counted).assign(d_z=table["d_z"], sizes=table["sizes"]))
+                                          not_counted, claim_id=CHANGE_IDS[metric]).assign(sizes=table["sizes"]))
     return pd.concat(rows, ignore_index=True)
 
 

@@ -8,8 +8,11 @@ import pandas as pd
 from .paths import output_dir
 from .stats import holm
 
+KEYS = ["claim_id", "d_z", "n_layers", "train_images", "beta", "versus", "sampler", "versus_sampler"]
+# a row's identity as values (claim_id: the claim; the others: its condition, NaN where the claim
+# has no such axis); `claim` and `condition` say the same in words, for reading
 COLUMNS = ["notebook", "dataset", "claim", "condition", "metric", "value", "ci_low", "ci_high",
-           "n", "min_effect", "p", "p_holm", "p_equiv_holm", "holds"]
+           "n", "min_effect", "p", "p_holm", "p_equiv_holm", "holds", *KEYS]
 OUTCOMES = ("yes", "no", "equivalent", "inconclusive", "optimisation-limited", "below-baseline")
 
 
@@ -43,20 +46,29 @@ def condition_of(row, columns):
     return ", ".join(f"{c}={row[c]}" for c in columns)
 
 
+def keys_of(row, columns, claim_id):
+    """The KEYS of a row over its condition `columns` (β as a number; NaN for an axis not in them)."""
+    keys = {k: row[k] if k in columns and k in row else np.nan for k in KEYS[1:]}
+    if not pd.isna(keys["beta"]):
+        keys["beta"] = float(keys["beta"])
+    return {"claim_id": claim_id, **keys}
+
+
 def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, alpha=0.05, limited=(),
-                 equivalence=False, below_baseline=()):
+                 equivalence=False, below_baseline=(), *, claim_id):
     """Verdict rows for one claim's family of conditions, from a `stats.paired_gap` (or
     `stats.gap_slope`) table, whose `margin` is the smallest effect that matters: Holm-adjusted
     within the family. Conditions in `limited` (condition strings) are not counted: their
     models did not train, and the row says so; nor are those in `below_baseline`, where the
     models do not beat a trivial baseline (`vae_utils.baselines`). `equivalence`: a claim of
-    sameness (`decide`)."""
+    sameness (`decide`). `claim_id` names the claim as a value (`KEYS`)."""
     rows = []
     for _, g in gaps.iterrows():
         condition = condition_of(g, condition_columns)
         rows.append({"notebook": notebook, "dataset": dataset, "claim": claim, "condition": condition,
                      "metric": g["metric"], "value": g["gap"], "ci_low": g["ci_low"], "ci_high": g["ci_high"],
-                     "n": int(g["n"]), "min_effect": g["margin"], "p": g["p"], "p_equiv": g["p_equiv"]})
+                     "n": int(g["n"]), "min_effect": g["margin"], "p": g["p"], "p_equiv": g["p_equiv"],
+                     **keys_of(g, condition_columns, claim_id)})
     table = pd.DataFrame(rows)
     if table.empty:
         return pd.DataFrame(columns=COLUMNS)
