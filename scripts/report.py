@@ -12,7 +12,7 @@ import sys
 import pandas as pd
 
 from vae_utils.paths import PROFILES, PROJECT_ROOT, check_profile, output_dir, params_profile, results_dir
-from vae_utils.verdicts import COLUMNS, KEYS
+from vae_utils.verdicts import COLUMNS, KEYS, read
 
 INTRO = """# Results
 
@@ -64,7 +64,7 @@ def gather_verdicts(profile, runs):
     silent = [run for run in runs if not (folder / f"{run}.csv").exists()]
     if silent:
         print(f"runs that wrote no verdicts: {', '.join(silent)}")
-    frames = [pd.read_csv(folder / f"{run}.csv") for run in runs if (folder / f"{run}.csv").exists()]
+    frames = [read(folder / f"{run}.csv") for run in runs if (folder / f"{run}.csv").exists()]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
 
@@ -92,6 +92,9 @@ def report(profile, verdicts, runs):
                   "|---|---|---|---|---|---|---|---|---|"]
         for _, r in verdicts.iterrows():
             holds = r["holds"] if r["counted"] else f"{r['holds']} (shared, counted above)"
+            if isinstance(r.get("carried_by"), str) and r["carried_by"]:
+                holds += (f" (carried by {r['carried_by']}; slopes with one level left out "
+                          f"{r['loo_low']:.3g} … {r['loo_high']:.3g})")
             lines.append(f"| {r['notebook']} | {r['dataset']} | {r['claim']} | {r['condition']} | "
                          f"{r['metric']} | {r['value']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}] | {r['n']} | "
                          f"{r['p_holm']:.2g} | {holds} |")

@@ -6,14 +6,14 @@ import shutil
 import pandas as pd
 import pytest
 
-from vae_utils import judge, paths, runspec
+from vae_utils import judge, paths, runspec, verdicts
 
 RESULTS = paths.published_dir("default", create=False)
 JUDGED = [run for run in runspec.runs_of("default") if not run.startswith("01_")]
 
 
 def committed(run):
-    return pd.read_csv(RESULTS / "verdicts" / f"{run}.csv")
+    return verdicts.read(RESULTS / "verdicts" / f"{run}.csv")
 
 
 @pytest.mark.parametrize("run", JUDGED)

@@ -157,3 +157,20 @@ def test_verdict_rows_are_described_one_line_per_claim():
         "mnist, 'c1' (frechet): d_z=2: +1.5 [+0.5, +2.5] → yes; d_z=10: -2 [-3, -1] → no.",
         "mnist, 'c2' (frechet): d_z=2: +0.25 [-0.5, +1] → inconclusive."]
     assert verdicts.describe(rows.iloc[:0]) == ""
+
+
+@pytest.mark.parametrize("gaps, carried", [({2: 0.0, 5: 0.05, 10: 0.1, 50: 10.0}, "50"),
+                                           ({2: 0.0, 5: 1.3, 10: 2.3, 50: 4.6}, "")])
+def test_a_trend_carried_by_one_level_says_so(gaps, carried):
+    """A slope that only the last level makes is labelled as carried by it; a steady one is not."""
+    from vae_utils import judge
+    runs = runs_table(gaps)
+    margin = 1.0 / math.log2(50 / 2)
+    row = verdicts.verdict_rows("nb", "mnist", "gap grows", stats.gap_slope(runs, "d_z", "test_recon", margin),
+                                ["comparison"], +1, claim_id="c")
+    assert row["holds"].item() == "yes"
+    wide = stats.repeat_gaps(runs, ["d_z"], "test_recon").unstack("d_z")
+    found = judge.leave_one_out(row, wide, 1.0, 0.05)
+    assert found["carried_by"].item() == carried
+    assert found["loo_low"].item() <= row["value"].item() <= found["loo_high"].item()
+    assert judge.leave_one_out(row, wide[[2, 50]], 1.0, 0.05)["carried_by"].isna().all()   # two levels: no refit

@@ -85,6 +85,23 @@ def marked(table, settings, columns):
             if any(all(row[k] == v for k, v in s.items()) for s in settings)}
 
 
+# -- trends ------------------------------------------------------------------------------------------
+def leave_one_out(rows, wide, min_effect, alpha):
+    """A trend's verdict row (one row; its slope over the levels, columns of `wide`, one row per
+    repeat) with the slope refitted with each level left out (`stats.leave_one_out`, margin
+    `min_effect` across the levels kept): loo_low and loo_high, the range of those slopes, and
+    carried_by, the levels whose omission changes the slope's sign or its decision
+    (`verdicts.decide`, a family of one as the row's), "" when none. Unchanged below 3 levels."""
+    loo = stats.leave_one_out(wide, lambda kept: min_effect / math.log2(max(kept) / min(kept)))
+    if loo.empty:
+        return rows
+    row = rows.iloc[0]
+    full = verdicts.decide(row["value"], row["p"], row["p_equiv_holm"], row["min_effect"], +1, alpha)
+    carried = [f"{w:g}" for w, g, p, pe, m in zip(loo["without"], loo["gap"], loo["p"], loo["p_equiv"], loo["margin"])
+               if np.sign(g) != np.sign(row["value"]) or verdicts.decide(g, p, pe, m, +1, alpha) != full]
+    return rows.assign(loo_low=loo["gap"].min(), loo_high=loo["gap"].max(), carried_by=" ".join(carried))
+
+
 # -- notebooks 2 and 3: "AEs reconstruct better than VAEs" ---------------------------------------
 def trend_claim(axis):
     """The claim of a trend row: the AE − VAE gap grows with `axis` (e.g. d_z)."""
@@ -106,9 +123,11 @@ def reconstruction(runs, convergence, by, *, notebook, dataset, min_effect, alph
         values = sorted(runs[trend].unique())
         margin = min_effect / math.log2(values[-1] / values[0])
         slope = stats.gap_slope(runs, trend, metric, margin)
-        rows = pd.concat([rows, verdicts.verdict_rows(
-            notebook, dataset, trend_claim(trend), slope, ["comparison"], +1, alpha,
-            set(slope["comparison"]) if limited else set(), claim_id=f"gap_grows_with_{trend}")], ignore_index=True)
+        trend_row = verdicts.verdict_rows(notebook, dataset, trend_claim(trend), slope, ["comparison"], +1, alpha,
+                                          set(slope["comparison"]) if limited else set(),
+                                          claim_id=f"gap_grows_with_{trend}")
+        wide = stats.repeat_gaps(runs, [trend], metric).unstack(trend)
+        rows = pd.concat([rows, leave_one_out(trend_row, wide, min_effect, alpha)], ignore_index=True)
     return rows
 
 
@@ -170,8 +189,9 @@ def clustering(table, limited, betas, metric, min_effect, d_z, *, notebook, data
     slope = stats.repeat_slope(wide, min_effect / math.log2(high[-1] / high[0]),
                                f"slope per doubling of β ({', '.join(f'{b:g}' for b in high)})", f"{metric} slope")
     not_counted = {slope["comparison"].iloc[0]} if any(f"β={b:g}" in limited for b in high) else set()
-    trend = verdicts.verdict_rows(notebook, dataset, CLAIMS["clusters_trend"], slope, ["comparison"], +1, alpha,
-                                  not_counted, claim_id="clusters_trend")
+    trend = leave_one_out(verdicts.verdict_rows(notebook, dataset, CLAIMS["clusters_trend"], slope, ["comparison"],
+                                                +1, alpha, not_counted, claim_id="clusters_trend"),
+                          wide, min_effect, alpha)
     return pd.concat([_arm_rows("clusters", versus_ae, limited, notebook=notebook, dataset=dataset, alpha=alpha),
                       trend], ignore_index=True)
 

@@ -106,6 +106,18 @@ def repeat_slope(wide, margin, label, metric):
     return pd.DataFrame([_effect_row(slopes, margin, comparison=label, metric=metric)])
 
 
+def leave_one_out(wide, margin_of):
+    """`repeat_slope` of `wide` again with each level (column) left out, each with the margin
+    `margin_of(levels kept)`: one row per left-out level (`without`); empty below 3 levels."""
+    if wide.shape[1] < 3:
+        return pd.DataFrame(columns=["without", "gap", "ci_low", "ci_high", "p", "p_equiv", "margin", "n"])
+    rows = []
+    for level in wide.columns:
+        kept = wide.drop(columns=level)
+        rows.append({"without": level, **repeat_slope(kept, margin_of(list(kept.columns)), "", "").iloc[0]})
+    return pd.DataFrame(rows)
+
+
 def gap_slope(table, x, metric, margin, minus="ae", plus="vae"):
     """The slope of the (`plus` − `minus`) gap against log2 `x`, fitted over every value of `x`
     within each repeat, then compared across repeats (a paired slope, per doubling of `x`)."""

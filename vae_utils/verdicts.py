@@ -11,8 +11,11 @@ from .stats import holm
 KEYS = ["claim_id", "d_z", "n_layers", "train_images", "beta", "versus", "sampler", "versus_sampler"]
 # a row's identity as values (claim_id: the claim; the others: its condition, NaN where the claim
 # has no such axis); `claim` and `condition` say the same in words, for reading
+TREND = ["loo_low", "loo_high", "carried_by"]
+# trend rows only: the range of the slope refitted with each level left out, and the levels whose
+# omission changes the slope's sign or its decision ("" when none; `judge.leave_one_out`)
 COLUMNS = ["notebook", "dataset", "claim", "condition", "metric", "value", "ci_low", "ci_high",
-           "n", "min_effect", "p", "p_holm", "p_equiv_holm", "holds", *KEYS]
+           "n", "min_effect", "p", "p_holm", "p_equiv_holm", "holds", *KEYS, *TREND]
 OUTCOMES = ("yes", "no", "equivalent", "inconclusive", "optimisation-limited", "below-baseline")
 
 
@@ -80,7 +83,7 @@ def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, a
     table["holds"] = [decide(r.value, r.p_holm, r.p_equiv_holm, r.min_effect, direction, alpha, equivalence)
                       if ok else "optimisation-limited" if r.condition in set(limited) else "below-baseline"
                       for r, ok in zip(table.itertuples(), counted)]
-    return table[COLUMNS]
+    return table.reindex(columns=COLUMNS)
 
 
 def describe(rows):
@@ -102,6 +105,16 @@ def summary(rows, alpha):
                      f"Holm at {alpha}, smallest effect {part['min_effect'].iloc[0]:g}; "
                      f"values {part['value'].min():+.3g} … {part['value'].max():+.3g}).")
     return "\n".join(lines)
+
+
+def read(path):
+    """Verdict rows from a CSV file (`save`, or results/verdicts.csv): carried_by stays text, and
+    a trend row carried by no level reads "" (the file's empty field)."""
+    rows = pd.read_csv(path, dtype={"carried_by": str})
+    if "carried_by" in rows:
+        trend = rows["loo_low"].notna()
+        rows.loc[trend, "carried_by"] = rows.loc[trend, "carried_by"].fillna("")
+    return rows
 
 
 def save(rows, run, profile="default", key_figures=()):
