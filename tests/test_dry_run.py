@@ -63,8 +63,8 @@ def test_the_dry_profile_is_the_paper_grid_on_tiny_budgets():
     assert paths.published_dir("paper-dry", create=False) == ROOT / "results" / "profiles" / "paper-dry"
     with pytest.raises(ValueError, match="profile='paper-wet' is not known"):
         paths.check_profile("paper-wet")
-    out = subprocess.run(["make", "-n", "all", "PROFILE=paper", "DRY=1"], cwd=ROOT, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(["make", "-n", "-B", "all", "PROFILE=paper", "DRY=1"], cwd=ROOT, capture_output=True,
+                         text=True).stdout                   # -B: whether or not the dry run is up to date
     runs = sorted(p.stem for p in (ROOT / "params" / "paper").glob("[0-9]*.yaml"))
     assert "run_notebook.py paper-dry --check" in out
     assert all(f"run_notebook.py paper-dry {run}" in out for run in runs)
