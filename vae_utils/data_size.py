@@ -10,14 +10,13 @@ from dataclasses import replace
 
 import pandas as pd
 
-from . import judge, latents, paths, protocol, stats
-from .data import VAL_FRACTION, config_split, load_dataset
-from .judge import SIZE, VIEW
+from . import judge, latents, stats
+from .data import VAL_FRACTION, config_split
+from .judge import SIZE, VIEW, own_size, shared_metrics
 from .training import evaluate
 
 DATASETS = ("mnist", "fashion_mnist")
 TRAIN_EVAL_IMAGES = 5000        # training images per model on which its training reconstruction is measured
-SHARED = {"test_recon": "03_ae_vs_vae_latent_dim", "nmi": "04_beta_vae"}   # the run whose models each claim shares
 
 
 def check_grid(dataset, sizes):
@@ -52,25 +51,6 @@ def add_training_reconstruction(m):
     runs = pd.concat([m.runs.drop(columns=[c for c in added if c in m.runs]), added], axis=1)
     runs["generalisation_gap"] = runs["test_recon"] - runs["train_recon"]
     return replace(m, runs=m.out.table(runs, "runs"))
-
-
-def own_size(protocol_used, dataset):
-    """Images per repeat of a protocol: the size every other notebook of the profile trains on."""
-    return protocol_used["n_train"] or len(load_dataset(dataset).train_x)
-
-
-def shared_metrics(profile, dataset, protocol_used):
-    """The metrics (of `SHARED`) whose run in this profile and dataset trains on `protocol_used`:
-    then its models at `own_size` are this notebook's, and their rows are named as there."""
-    folder = paths.PROJECT_ROOT / "params" / paths.params_profile(profile)
-    shared = set()
-    for metric, notebook in SHARED.items():
-        run = folder / f"{notebook}--{dataset}.yaml"
-        if run.exists():
-            overrides = protocol.read_yaml(run, "a run's parameters").get("protocol") or {}
-            if protocol.load(profile, dataset, overrides) == protocol_used:
-                shared.add(metric)
-    return shared
 
 
 def _judged(m, nmi_min_effect):

@@ -11,8 +11,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import stats, verdicts
+from . import paths, protocol, stats, verdicts
 from .convergence import pca_summary
+from .data import load_dataset
 from .generation import SAMPLER_LABELS, vae_versus_ae_verdicts
 
 SIZE = "train_images"   # the column of a training-set-size axis: images per repeat, validation included
@@ -260,6 +261,28 @@ def beta_run_verdicts(m, claims, keys, **settings):
 
 
 # -- notebook 6: the claims at each training-set size ---------------------------------------------
+SHARED = {"test_recon": "03_ae_vs_vae_latent_dim", "nmi": "04_beta_vae"}   # the run whose models each claim shares
+
+
+def own_size(protocol_used, dataset):
+    """Images per repeat of a protocol: the size every other notebook of the profile trains on."""
+    return protocol_used["n_train"] or len(load_dataset(dataset).train_x)
+
+
+def shared_metrics(profile, dataset, protocol_used):
+    """The metrics (of `SHARED`) whose run in this profile and dataset trains on `protocol_used`:
+    then its models at `own_size` are this notebook's, and their rows are named as there."""
+    folder = paths.PROJECT_ROOT / "params" / paths.params_profile(profile)
+    shared = set()
+    for metric, notebook in SHARED.items():
+        run = folder / f"{notebook}--{dataset}.yaml"
+        if run.exists():
+            overrides = protocol.read_yaml(run, "a run's parameters").get("protocol") or {}
+            if protocol.load(profile, dataset, overrides) == protocol_used:
+                shared.add(metric)
+    return shared
+
+
 def _named(rows, gaps, columns, own_size, shared):
     """With `shared`, the conditions at the profile's own size read as in the run whose models they
     are (so the report counts them once): `columns` without the size, in words and keys; elsewhere
@@ -327,8 +350,6 @@ def _read(folder, name, required=True):
 def rejudge(spec, folder):
     """The verdict rows of the run `spec` (`runspec.RunSpec`) from its tables in `folder` (e.g.
     results/tables), by the same functions its notebook calls: nothing is trained or loaded."""
-    from .data_size import own_size, shared_metrics  # imported here: data_size imports this module
-
     notebook, dataset, value = spec.notebook_name, spec.dataset, spec.value
     judged = dict(notebook=notebook, dataset=dataset, alpha=spec.protocol["alpha"])
     min_effect = spec.protocol["min_effect"]
