@@ -15,6 +15,7 @@ from . import paths, protocol, stats, verdicts
 from .convergence import pca_summary
 from .data import load_dataset
 from .generation import SAMPLER_LABELS, vae_versus_ae_verdicts
+from .runspec import TAGS, tag_of
 
 SIZE = "train_images"   # the column of a training-set-size axis: images per repeat, validation included
 CLAIM = "AE reconstructs better than VAE"
@@ -353,28 +354,26 @@ def rejudge(spec, folder):
     notebook, dataset, value = spec.notebook_name, spec.dataset, spec.value
     judged = dict(notebook=notebook, dataset=dataset, alpha=spec.protocol["alpha"])
     min_effect = spec.protocol["min_effect"]
+    tag = tag_of(notebook, dataset) if notebook in TAGS else None
     if notebook == "02_ae_vs_vae_depth":
-        tag = f"depth-{dataset}"
         return reconstruction(_read(folder, f"{tag}-runs"), _read(folder, f"{tag}-convergence"), ["d_z", "n_layers"],
                               min_effect=min_effect, pca_check=_read(folder, f"{tag}-pca_check", False),
                               baselines=_read(folder, f"{tag}-baselines", False), **judged)
     if notebook == "03_ae_vs_vae_latent_dim":
-        tag = f"latent-{dataset}"
         return reconstruction(_read(folder, f"{tag}-runs"), _read(folder, f"{tag}-convergence"), ["d_z", "n_layers"],
                               min_effect=min_effect, trend="d_z", **judged)
     if notebook == "04_beta_vae":
-        tag = f"beta-{dataset}"
         return beta_verdicts(value("claims"), _read(folder, f"{tag}-runs"), _read(folder, f"{tag}-convergence"),
                              _read(folder, f"{tag}-clusters", False), _read(folder, f"{tag}-generation", False),
                              betas=value("betas"), d_z=value("d_z"), min_effect=min_effect,
                              **{k: value(k) for k in BETA_SETTINGS}, **judged)
     if notebook == "05_generation":
-        scores = _read(folder, f"generation-{dataset}-scores", required=False)
+        scores = _read(folder, f"{tag}-scores", required=False)
         if scores is None:                              # unlabelled data: no generation verdict
             return pd.DataFrame(columns=verdicts.COLUMNS)
         return vae_versus_ae_verdicts(scores, notebook, dataset, value("min_frechet_effect"), judged["alpha"])
     if notebook == "06_data_size":
-        tag, nmi_effect = f"data_size-{dataset}", value("nmi_min_effect")
+        nmi_effect = value("nmi_min_effect")
         runs, convergence = _read(folder, f"{tag}-runs"), _read(folder, f"{tag}-convergence")
         claims = size_claims(runs, convergence, min_effect=min_effect, nmi_min_effect=nmi_effect,
                              own_size=own_size(spec.protocol, dataset),

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import baselines, convergence, experiments, generation, judge, latents, protocol, stats, tables
+from .beta import check_betas
 from .data import config_split, dataset_info, entropy_floor, load_dataset
 from .likelihood import importance_weighted_bound
 from .losses import scale_of
@@ -75,8 +76,7 @@ class Measured:
 
     @property
     def floor(self):
-        """The entropy floor of the Bernoulli test images (nats per image); NaN for Gaussian data."""
-        return entropy_floor(self.data.test_x) if self.info.likelihood == "bernoulli" else np.nan
+        return floor_of(self.dataset, self.data)
 
     def model(self, kind, repeat=0, **setting):
         """The trained model of `kind` ('ae' or 'vae') for one repeat (the first by default) at
@@ -85,6 +85,11 @@ class Measured:
         figures = self.figure_results and setting.get("d_z", self.configs[0].d_z) != self.configs[0].d_z
         return experiments.pick(self.figure_results if figures else self.results, model=kind, repeat=repeat,
                                 **setting).model
+
+
+def floor_of(dataset, data):
+    """The entropy floor of Bernoulli test images (nats per image); NaN for Gaussian data."""
+    return entropy_floor(data.test_x) if dataset_info(dataset).likelihood == "bernoulli" else np.nan
 
 
 def arm(config):
@@ -111,13 +116,11 @@ def ae_vs_vae(notebook, profile, dataset, axes, overrides=None, iw_samples=50, *
     results, _ = _trained(configs)
     out = Outputs(profile, notebook, dataset)
     runs = tables.results_table(results)
-    info = dataset_info(dataset)
-    runs["test_recon_excess"] = runs["test_recon"] - (entropy_floor(data.test_x) if info.likelihood == "bernoulli"
-                                                      else np.nan)
+    runs["test_recon_excess"] = runs["test_recon"] - floor_of(dataset, data)
     if iw_samples:
         runs["test_iw"] = [float(importance_weighted_bound(r.model, data.test_x, c.likelihood, iw_samples).mean())
                            if c.model == "vae" else np.nan for c, r in results.items()]
-    if info.likelihood == "gaussian":
+    if dataset_info(dataset).likelihood == "gaussian":
         runs["sigma"] = [scale_of(r.model) for r in results.values()]
     assert len(runs) == len(configs)
     assert runs[["test_recon", "test_bce", "test_mse", "test_loss"]].notna().all().all()
@@ -144,7 +147,6 @@ def beta_grid(notebook, profile, dataset, betas, n_layers, d_z, figure_d_z=None,
     """The AE and a VAE per β in `betas` at (`n_layers`, `d_z`) over the protocol's repeats; with
     `figure_d_z`, the same models once more (the first repeat) at that d_z, for figures. Writes
     <tag>-convergence.csv; the runs table comes with `add_codes`."""
-    from .beta import check_betas
     check_betas(betas)
     betas = sorted(float(b) for b in betas)
     used = protocol.load(profile, dataset, overrides)

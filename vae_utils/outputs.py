@@ -7,21 +7,16 @@ import matplotlib.pyplot as plt
 from . import verdicts
 from .paths import output_dir
 from .plotting import savefig
-from .runspec import run_of
-
-TAGS = {"02_ae_vs_vae_depth": "depth", "03_ae_vs_vae_latent_dim": "latent", "04_beta_vae": "beta",
-        "05_generation": "generation", "06_data_size": "data_size"}   # a notebook's prefix of its files
+from .runspec import run_of, tag_of
 
 
 class Outputs:
     """Writes `<tag>-<name>.csv` tables and `<tag>-<name>.png` figures of `notebook`'s run on
-    `dataset` in `profile` (tag: the notebook's prefix in TAGS, then the dataset), and the run's
+    `dataset` in `profile` (tag: `runspec.tag_of`), and the run's
     verdict rows with the figures marked key."""
 
     def __init__(self, profile, notebook, dataset):
-        if notebook not in TAGS:
-            raise ValueError(f"notebook={notebook!r} writes no run outputs; allowed: {', '.join(TAGS)}")
-        self.profile, self.tag, self.run = profile, f"{TAGS[notebook]}-{dataset}", run_of(notebook, dataset)
+        self.profile, self.tag, self.run = profile, tag_of(notebook, dataset), run_of(notebook, dataset)
         self.key_figures = []
 
     def table(self, table, name, index=False):

@@ -125,6 +125,17 @@ def protocol_of(params, declared):
     return protocol.load(params.get("profile", "default"), dataset, params.get("protocol"))
 
 
+TAGS = {"02_ae_vs_vae_depth": "depth", "03_ae_vs_vae_latent_dim": "latent", "04_beta_vae": "beta",
+        "05_generation": "generation", "06_data_size": "data_size"}   # a notebook's prefix of its files
+
+
+def tag_of(notebook, dataset):
+    """The prefix of the tables and figures of `notebook`'s run on `dataset`, e.g. 'depth-mnist'."""
+    if notebook not in TAGS:
+        raise ValueError(f"notebook={notebook!r} writes no run outputs; allowed: {', '.join(TAGS)}")
+    return f"{TAGS[notebook]}-{dataset}"
+
+
 def run_of(notebook, dataset):
     """The name of a notebook's run on `dataset` (its parameter file's stem, and the name of its
     outputs): `<notebook>--<dataset>`."""

@@ -69,9 +69,10 @@ def beta_axis(ax, betas, linear_below=1e-3):
     ax.set_xlabel("β")
 
 
-def _arms(m):
-    """(label, config values) of the AE and every β, in order."""
-    return [("AE", {"kind": AE})] + [(f"β={b:g}", {"kind": "vae", "beta": b}) for b in m.axes["beta"]]
+def _arms(m, **setting):
+    """(label, model) of the AE and of the VAE at every β, in order, at `setting` (first repeat)."""
+    return ([("AE", m.model(AE, **setting))]
+            + [(f"β={b:g}", m.model("vae", beta=b, **setting)) for b in m.axes["beta"]])
 
 
 def rate_distortion(m):
@@ -124,7 +125,7 @@ def metrics_vs_beta(m, metrics, name, view="active_standardised"):
 def latent_scatters(m):
     """The study's 2-D views: test codes at the figure d_z coloured by class, one panel per model."""
     at = m.fixed["figure_d_z"]
-    models = {label: m.model(a.pop("kind"), d_z=at, **a) for label, a in _arms(m)}
+    models = dict(_arms(m, d_z=at))
     fig = figures.latent_scatter(models, m.data.test_x, m.data.test_y, m.info.class_names, ncols=5)
     fig.suptitle(f"{m.dataset}: test codes at d_z = {at} (first repeat)", y=1.01)
     m.out.figure(fig, f"latent-dz{at}", key=m.labelled)
@@ -142,7 +143,7 @@ def latent_histograms(m, shown):
 def reconstructions_and_samples(m, n_show, seed=0):
     """Reconstructions of the first test images per model, and 32 prior samples per β."""
     d_z, betas = m.axes["d_z"][0], m.axes["beta"]
-    rows = [(label, m.model(a.pop("kind"), **a)) for label, a in _arms(m)]
+    rows = _arms(m)
     fig = figures.reconstructions(rows, m.data.test_x[:n_show], m.data.image_shape)
     fig.suptitle(f"{m.dataset}, d_z = {d_z}: reconstructions (posterior means)", y=1.01)
     m.out.figure(fig, "reconstructions")
