@@ -5,7 +5,8 @@
 # MNIST's) are executed again by `make -j2` from the cache (RUNS="j2 serial" for more passes);
 # each run's verdict rows must be byte-identical to nbval's, and no rerun may train a model (no
 # cache entry appears or is rewritten); the executed notebooks must show no warnings and no
-# absolute path of this machine; the report must build from the verdicts.
+# absolute path of this machine; the report must build from the verdicts, and every executed
+# notebook must print its rows of the report's verdicts.csv (scripts/check_printed.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${VAE_CACHE_DIR:-.cache/models}"
@@ -34,6 +35,7 @@ for kind in ${RUNS:-j2}; do
   copy_verdicts "$keep/$pass"
 done
 .venv/bin/python scripts/report.py quick > /dev/null
+.venv/bin/python scripts/check_printed.py quick      # each notebook prints the rows the report counts
 models > "$keep/models-after"
 if ! diff -u "$keep/models-before" "$keep/models-after"; then
   echo "check_rerun: a rerun of make all QUICK=1 trained models (cache entries new or rewritten above)" >&2; exit 1

@@ -132,11 +132,12 @@ def rerun_beta(notebook, params, overrides):
     say(f"  {measure.training_time(run)}")
     run = measure.add_codes(run, k=params["iw_samples"])
     if "generates" in claims:
-        extractor, accuracy, real_features, _ = generation.feature_reference(
+        extractor, accuracy, real_features, ceiling = generation.feature_reference(
             dataset, params["n_samples"], run.protocol["seed"], params["classifier_epochs"],
             params["classifier_n_train"], params["min_accuracy"], params["pixel_components"])
         say(f"  feature extractor: {'classifier, test accuracy %.4f' % accuracy if accuracy else 'pixel PCA'}")
-        run = measure.add_generation(run, extractor, real_features, params["n_samples"], seed=run.protocol["seed"])
+        run = measure.add_generation(run, extractor, real_features, params["n_samples"], ceiling,
+                                     seed=run.protocol["seed"])
     rows = judge.beta_run_verdicts(run, claims, claims, **{k: params[k] for k in judge.BETA_SETTINGS})
     say(f"  optimisation-limited arms: {sorted(judge.limited(run)) or 'none'}")
     for line in verdicts.describe(rows).splitlines():

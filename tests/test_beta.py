@@ -61,7 +61,8 @@ def test_clustering_is_compared_with_the_ae_and_its_trend_over_beta_at_least_one
 def test_generation_compares_each_larger_beta_with_beta_one_per_sampler():
     prior = runs({"β=1": 50.0, "β=4": 40.0, "β=10": 80.0}, metric="frechet", noise=0.5).assign(sampler="prior")
     mixture = runs({"β=1": 30.0, "β=4": 30.2, "β=10": 45.0}, metric="frechet", noise=0.5).assign(sampler="mixture")
-    rows = judged(pd.concat([prior, mixture], ignore_index=True), [1, 4, 10]).generation_verdicts(min_effect=5.0)
+    scores = pd.concat([prior, mixture], ignore_index=True).assign(recall=0.5)
+    rows = judged(scores, [1, 4, 10]).generation_verdicts(min_effect=5.0)
     found = dict(zip(zip(rows["claim"].str.extract(r"\((.*)\)$")[0], rows["condition"].str[:6]), rows["holds"]))
     assert found == {("own prior", "beta=4"): "yes", ("own prior", "beta=1"): "no",
                      ("fitted mixture (10)", "beta=4"): "equivalent", ("fitted mixture (10)", "beta=1"): "no"}

@@ -95,10 +95,12 @@ def test_the_welch_difference_matches_its_definition():
 
 
 def test_a_two_sided_claim_is_yes_either_way_and_never_no():
-    assert verdicts.decide(-3.0, 0.001, 1.0, 1.0, direction=0) == "yes"
-    assert verdicts.decide(+3.0, 0.001, 1.0, 1.0, direction=0) == "yes"
-    assert verdicts.decide(-0.5, 0.001, 0.01, 1.0, direction=0) == "equivalent"
-    assert verdicts.decide(-3.0, 0.2, 1.0, 1.0, direction=0) == "inconclusive"
+    # decide(value, p_holm, p_margin_holm, p_equiv_holm, alternative)
+    assert verdicts.decide(-3.0, 0.001, 0.01, 1.0, "two-sided") == "yes"
+    assert verdicts.decide(+3.0, 0.001, 0.01, 1.0, "two-sided") == "yes"
+    assert verdicts.decide(-3.0, 0.001, 0.30, 1.0, "two-sided") == verdicts.BELOW_MARGIN
+    assert verdicts.decide(-0.5, 0.001, 1.0, 0.01, "two-sided") == "equivalent"
+    assert verdicts.decide(-3.0, 0.2, 0.5, 1.0, "two-sided") == "inconclusive"
 
 
 @pytest.mark.parametrize("dataset, sizes, wrong", [

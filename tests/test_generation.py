@@ -170,12 +170,24 @@ def test_vae_versus_ae_verdicts_find_the_prior_advantage_and_mark_saturated_sett
     rows = generation.vae_versus_ae_verdicts(synthetic_scores(), "05", "mnist", min_effect=5.0, alpha=0.05)
     assert len(rows) == 5 * 2 and set(rows["claim"].str.contains("generates better than AE")) == {True}
     naive = rows[rows["claim"] == "VAE (own prior) generates better than AE (N(0, I) (naive))"]
-    assert list(naive["holds"]) == ["yes", "yes"] and (naive["value"] > 45).all()
-    assert "saturated" in naive["condition"].iloc[0] and "saturated" not in naive["condition"].iloc[1]
+    assert list(naive["holds"]) == ["yes", "yes"] and (naive["value"] > 45).all()   # one side failing still tells
     like = rows[rows["claim"].str.contains("fitted mixture \\(10\\)\\) generates better than AE \\(fitted mixture")]
     assert len(like) == 2 and set(like["holds"]) == {"equivalent"}
     reversed_rows = generation.vae_versus_ae_verdicts(synthetic_scores(gain=-50.0), "05", "mnist", 5.0, 0.05)
     assert set(reversed_rows.loc[reversed_rows["claim"].str.contains("naive"), "holds"]) == {"no"}
+
+
+def test_samplers_that_score_as_well_as_real_images_are_saturated_and_not_counted():
+    scores = synthetic_scores()
+    fine = generation.vae_versus_ae_verdicts(scores, "05", "mnist", 5.0, 0.05, reference={"frechet": 50.0})
+    assert "saturated" not in set(fine["holds"])                      # every sampler far worse than real images
+    both_fail = scores.assign(recall=np.where(scores["d_z"] == 2, 0.001, 0.5))
+    failed = generation.vae_versus_ae_verdicts(both_fail, "05", "mnist", 5.0, 0.05)
+    assert set(failed.loc[failed["d_z"] == 2, "holds"]) == {"saturated"}   # two failures compared: not counted
+    assert np.isnan(failed.loc[failed["d_z"] == 2, "p_holm"]).all()
+    assert "saturated" not in set(failed.loc[failed["d_z"] == 10, "holds"])
+    real_worse = generation.vae_versus_ae_verdicts(scores, "05", "mnist", 5.0, 0.05, reference={"frechet": 100.5})
+    assert set(real_worse["holds"]) == {"saturated"}                   # every pair has a side at ~100 ≤ 100.5
 
 
 def test_the_quality_table_puts_the_real_images_first_and_flags_saturation():

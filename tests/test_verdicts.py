@@ -38,9 +38,9 @@ def test_holm_matches_its_definition():
 
 def test_tost_needs_the_interval_inside_the_margin():
     tight = [0.01, -0.02, 0.015, 0.0, -0.005]
-    assert stats.tests(tight, margin=0.5)[1] < 0.001
-    assert stats.tests(tight, margin=0.01)[1] > 0.05
-    assert stats.tests([3.0, 3.1, 2.9, 3.05, 2.95], margin=0.5)[1] > 0.5   # far outside: not equivalent
+    assert stats.tests(tight, margin=0.5)[2] < 0.001
+    assert stats.tests(tight, margin=0.01)[2] > 0.05
+    assert stats.tests([3.0, 3.1, 2.9, 3.05, 2.95], margin=0.5)[2] > 0.5   # far outside: not equivalent
 
 
 def test_verdicts_need_significance_after_holm_and_the_smallest_effect():
@@ -174,3 +174,35 @@ def test_a_trend_carried_by_one_level_says_so(gaps, carried):
     assert found["carried_by"].item() == carried
     assert found["loo_low"].item() <= row["value"].item() <= found["loo_high"].item()
     assert judge.leave_one_out(row, wide[[2, 50]], 1.0, 0.05)["carried_by"].isna().all()   # two levels: no refit
+
+
+def headline_like(mean, spread):
+    """AE and VAE rows over 5 repeats whose paired VAE − AE gaps are `mean` ± `spread`."""
+    offsets = np.array([-1.0, -0.5, 0.0, 0.5, 1.0]) * spread
+    return pd.DataFrame([{"model": m, "d_z": 10, "repeat": r, "test_recon": 80 + (mean + o if m == "vae" else 0)}
+                         for r, o in enumerate(offsets) for m in ("ae", "vae")])
+
+
+def test_yes_needs_the_interval_to_clear_the_margin_not_just_the_estimate():
+    # like Fashion-MNIST's d_z = 10 headline: +1.39 [0.84, 1.95] against a margin of 1 nat
+    gaps = stats.paired_gap(headline_like(1.39, 0.7), ["d_z"], "test_recon", margin=1.0)
+    assert gaps["ci_low"].item() < 1.0 < gaps["gap"].item() and gaps["ci_low"].item() > 0
+    rows = verdicts.verdict_rows("nb", "fashion_mnist", "AE better", gaps, ["d_z"], +1, claim_id="c")
+    assert rows["holds"].item() == verdicts.BELOW_MARGIN            # non-zero, not shown beyond 1 nat
+    clear = verdicts.verdict_rows("nb", "fashion_mnist", "AE better",
+                                  stats.paired_gap(headline_like(3.0, 0.7), ["d_z"], "test_recon", 1.0), ["d_z"], +1,
+                                  claim_id="c")
+    assert clear["holds"].item() == "yes" and clear["ci_low"].item() > 1.0
+    below = verdicts.verdict_rows("nb", "mnist", "AE better",
+                                  stats.paired_gap(headline_like(-1.12, 0.7), ["d_z"], "test_recon", 1.0), ["d_z"], +1,
+                                  claim_id="c")
+    assert below["holds"].item() == verdicts.BELOW_MARGIN            # and so for 'no'
+
+
+def test_the_margin_test_is_the_two_sided_intervals_partner():
+    rng = np.random.default_rng(3)
+    for _ in range(200):                                             # p_margin < α exactly when the 95% CI clears it
+        values = rng.normal(rng.uniform(-3, 3), rng.uniform(0.2, 2), 5)
+        _, low, high = stats.t_interval(values)
+        p_margin = stats.tests(values, 1.0)[1]
+        assert (p_margin < 0.05) == (low > 1.0 or high < -1.0)

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from . import judge, latents, stats
+from . import families, judge, latents, stats
 from .data import VAL_FRACTION, config_split
 from .judge import SIZE, VIEW, own_size, shared_metrics
 from .training import evaluate
@@ -69,6 +69,13 @@ def change_rows(m, nmi_min_effect):
     """Per claim and d_z, whether the gap changes between the smallest and the largest size
     (`judge.size_changes`), from the run's tables."""
     return judge.size_changes(m.runs, m.convergence, **_judged(m, nmi_min_effect))
+
+
+def verdict_rows(m, nmi_min_effect):
+    """The run's verdict rows: `claim_rows` and `change_rows`, adjusted in their families
+    (`families.adjust`: a claim's rows at every size and its change rows share its part)."""
+    rows = pd.concat([claim_rows(m, nmi_min_effect), change_rows(m, nmi_min_effect)], ignore_index=True)
+    return families.adjust(rows, m.profile, m.alpha)
 
 
 def gaps_by_size(m, metric, margin):

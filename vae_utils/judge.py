@@ -11,10 +11,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import paths, protocol, stats, verdicts
+from . import families, paths, protocol, stats, verdicts
 from .convergence import pca_summary
 from .data import load_dataset
-from .generation import SAMPLER_LABELS, vae_versus_ae_verdicts
+from .generation import SAMPLER_LABELS, saturated, vae_versus_ae_verdicts
 from .runspec import TAGS, tag_of
 
 SIZE = "train_images"   # the column of a training-set-size axis: images per repeat, validation included
@@ -93,14 +93,16 @@ def leave_one_out(rows, wide, min_effect, alpha):
     repeat) with the slope refitted with each level left out (`stats.leave_one_out`, margin
     `min_effect` across the levels kept): loo_low and loo_high, the range of those slopes, and
     carried_by, the levels whose omission changes the slope's sign or its decision
-    (`verdicts.decide`, a family of one as the row's), "" when none. Unchanged below 3 levels."""
+    (`verdicts.decide` on unadjusted p-values, for the full slope as for each refit: a family of
+    one), "" when none. Unchanged below 3 levels."""
     loo = stats.leave_one_out(wide, lambda kept: min_effect / math.log2(max(kept) / min(kept)))
     if loo.empty:
         return rows
     row = rows.iloc[0]
-    full = verdicts.decide(row["value"], row["p"], row["p_equiv_holm"], row["min_effect"], +1, alpha)
-    carried = [f"{w:g}" for w, g, p, pe, m in zip(loo["without"], loo["gap"], loo["p"], loo["p_equiv"], loo["margin"])
-               if np.sign(g) != np.sign(row["value"]) or verdicts.decide(g, p, pe, m, +1, alpha) != full]
+    full = verdicts.decide(row["value"], row["p"], row["p_margin"], row["p_equiv"], "greater", alpha)
+    refits = zip(loo["without"], loo["gap"], loo["p"], loo["p_margin"], loo["p_equiv"])
+    carried = [f"{w:g}" for w, g, p, pm, pe in refits
+               if np.sign(g) != np.sign(row["value"]) or verdicts.decide(g, p, pm, pe, "greater", alpha) != full]
     return rows.assign(loo_low=loo["gap"].min(), loo_high=loo["gap"].max(), carried_by=" ".join(carried))
 
 
@@ -198,18 +200,25 @@ def clustering(table, limited, betas, metric, min_effect, d_z, *, notebook, data
                       trend], ignore_index=True)
 
 
-def beta_generation(scores, limited, betas, min_effect, d_z, labels, *, notebook, dataset, alpha, metric="frechet"):
-    """Claim 5: each β > 1 against β = 1, FD(β = 1) − FD(β) paired by repeat (> 0: β generates
-    better), one Holm family per sampler (`labels` names them: own prior is the claim, a fitted
-    mixture the control)."""
+def beta_generation(scores, limited, betas, min_effect, d_z, labels, *, notebook, dataset, alpha, metric="frechet",
+                    reference=None):
+    """Claim 5: each β > 1 against β = 1, score(β = 1) − score(β) paired by repeat (> 0: β
+    generates better), Holm within each sampler (`labels` names them: own prior is the claim, a
+    fitted mixture the control). A comparison the metric cannot tell (`generation.saturated`,
+    against the real-data `reference`) is not counted."""
     rows = []
     for sampler in dict.fromkeys(scores["sampler"]):
         part = scores[(scores["sampler"] == sampler) & (scores["model"] == "vae")]
         gaps = paired_arms(part, metric, [(f"β={b:g}", "β=1") for b in sorted(betas) if b > 1], min_effect, d_z)
         gaps["beta"], gaps["versus"] = [v.removeprefix("β=") for v in gaps["versus"]], "β=1"
         gaps["sampler"] = labels[sampler]
-        found = _arm_rows("generates", gaps, limited, notebook=notebook, dataset=dataset, alpha=alpha,
-                          columns=("beta", "versus", "sampler", "d_z"))
+        columns = ["beta", "versus", "sampler", "d_z"]
+        unsure = {verdicts.condition_of(g, columns) for _, g in gaps.iterrows()
+                  if saturated(part[part["arm"].isin([f"β={g['beta']}", "β=1"])], ["arm"], reference, metric)}
+        found = verdicts.verdict_rows(notebook, dataset, CLAIMS["generates"], gaps, columns, +1, alpha,
+                                      {verdicts.condition_of(g, columns) for _, g in gaps.iterrows()
+                                       if f"β={g['beta']}" in limited or "β=1" in limited},
+                                      saturated=unsure, claim_id="generates")
         found["claim"], found["sampler"] = f"{CLAIMS['generates']} ({labels[sampler]})", sampler
         rows.append(found)
     return pd.concat(rows, ignore_index=True)
@@ -219,11 +228,13 @@ BETA_SETTINGS = ("ae_like_betas", "vae_like_betas", "cluster_metric", "min_clust
 
 
 def beta_verdicts(keys, runs, convergence, clusters, scores, *, betas, d_z, ae_like_betas, vae_like_betas,
-                  cluster_metric, min_cluster_effect, min_frechet_effect, notebook, dataset, min_effect, alpha):
+                  cluster_metric, min_cluster_effect, min_frechet_effect, notebook, dataset, min_effect, alpha,
+                  reference=None):
     """Notebook 4's verdict rows for the claims named in `keys` (of `CLAIMS`: ae_like, vae_like,
     clusters, generates; in that order), from its per-model tables: `clusters` (`measure.add_codes`)
-    may be None without labels, `scores` (`measure.add_generation`) without the generation claim.
-    Arms with a repeat that did not converge are not counted."""
+    may be None without labels, `scores` (`measure.add_generation`) without the generation claim,
+    `reference` (the real images' scores) without a real-data reference. Arms with a repeat that
+    did not converge are not counted."""
     limited, judged = limited_arms(convergence), dict(notebook=notebook, dataset=dataset, alpha=alpha)
     parts = []
     if {"ae_like", "vae_like"} & set(keys):
@@ -233,7 +244,8 @@ def beta_verdicts(keys, runs, convergence, clusters, scores, *, betas, d_z, ae_l
         parts.append(clustering(with_codes(runs, clusters), limited, betas, cluster_metric, min_cluster_effect, d_z,
                                 **judged))
     if "generates" in keys:
-        parts.append(beta_generation(scores, limited, betas, min_frechet_effect, d_z, SAMPLER_LABELS, **judged))
+        parts.append(beta_generation(scores, limited, betas, min_frechet_effect, d_z, SAMPLER_LABELS,
+                                     reference=reference, **judged))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=verdicts.COLUMNS)
 
 
@@ -249,16 +261,28 @@ def limited(m):
 def sweep_verdicts(m, by, trend=None):
     """`reconstruction` on an AE-against-VAE run's tables: 'AE reconstructs better than VAE' per
     setting in `by` and, with `trend` (an axis), whether the gap grows with it."""
-    return reconstruction(m.runs, m.convergence, by, notebook=m.notebook, dataset=m.dataset, min_effect=m.min_effect,
+    rows = reconstruction(m.runs, m.convergence, by, notebook=m.notebook, dataset=m.dataset, min_effect=m.min_effect,
                           alpha=m.alpha, trend=trend, pca_check=m.pca_check, baselines=m.baselines)
+    return families.adjust(rows, m.profile, m.alpha)
 
 
 def beta_run_verdicts(m, claims, keys, **settings):
     """`beta_verdicts` on a β run's tables, for the claims in both `claims` (the run's) and `keys`
     (`settings`: its parameters of BETA_SETTINGS)."""
-    return beta_verdicts([k for k in keys if k in claims], m.runs, m.convergence, m.clusters, m.scores,
+    rows = beta_verdicts([k for k in keys if k in claims], m.runs, m.convergence, m.clusters, m.scores,
                          betas=m.axes["beta"], d_z=m.axes["d_z"][0], notebook=m.notebook, dataset=m.dataset,
-                         min_effect=m.min_effect, alpha=m.alpha, **settings)
+                         min_effect=m.min_effect, alpha=m.alpha, reference=m.reference, **settings)
+    return families.adjust(rows, m.profile, m.alpha)
+
+
+# -- notebook 5: VAEs against AEs ----------------------------------------------------------------
+def generation_verdicts(m, scores, min_frechet_effect, reference=None):
+    """Notebook 5's rows (`generation.vae_versus_ae_verdicts` on `scores`, against the real-data
+    `reference`) adjusted in claim 2's family; empty for unlabelled data (no classifier)."""
+    if scores is None:
+        return pd.DataFrame(columns=verdicts.COLUMNS)
+    rows = vae_versus_ae_verdicts(scores, m.notebook, m.dataset, min_frechet_effect, m.alpha, reference)
+    return families.adjust(rows, m.profile, m.alpha)
 
 
 # -- notebook 6: the claims at each training-set size ---------------------------------------------
@@ -339,6 +363,12 @@ def size_changes(runs, convergence, *, notebook, dataset, min_effect, alpha, nmi
 
 
 # -- a committed run, judged again ----------------------------------------------------------------
+def _reference(folder, tag):
+    """The real-data reference a run wrote (<tag>-real_reference.csv) as {metric: value}, or None."""
+    table = _read(folder, f"{tag}-real_reference", False)
+    return None if table is None else table.drop(columns=["model", "sampler"]).iloc[0].to_dict()
+
+
 def _read(folder, name, required=True):
     path = folder / f"{name}.csv"
     if not path.exists():
@@ -350,7 +380,12 @@ def _read(folder, name, required=True):
 
 def rejudge(spec, folder):
     """The verdict rows of the run `spec` (`runspec.RunSpec`) from its tables in `folder` (e.g.
-    results/tables), by the same functions its notebook calls: nothing is trained or loaded."""
+    results/tables), by the same functions its notebook calls, adjusted in their families
+    (`families.adjust`): nothing is trained or loaded."""
+    return families.adjust(_judged_again(spec, folder), spec.profile, spec.protocol["alpha"])
+
+
+def _judged_again(spec, folder):
     notebook, dataset, value = spec.notebook_name, spec.dataset, spec.value
     judged = dict(notebook=notebook, dataset=dataset, alpha=spec.protocol["alpha"])
     min_effect = spec.protocol["min_effect"]
@@ -366,12 +401,13 @@ def rejudge(spec, folder):
         return beta_verdicts(value("claims"), _read(folder, f"{tag}-runs"), _read(folder, f"{tag}-convergence"),
                              _read(folder, f"{tag}-clusters", False), _read(folder, f"{tag}-generation", False),
                              betas=value("betas"), d_z=value("d_z"), min_effect=min_effect,
-                             **{k: value(k) for k in BETA_SETTINGS}, **judged)
+                             reference=_reference(folder, tag), **{k: value(k) for k in BETA_SETTINGS}, **judged)
     if notebook == "05_generation":
         scores = _read(folder, f"{tag}-scores", required=False)
         if scores is None:                              # unlabelled data: no generation verdict
             return pd.DataFrame(columns=verdicts.COLUMNS)
-        return vae_versus_ae_verdicts(scores, notebook, dataset, value("min_frechet_effect"), judged["alpha"])
+        return vae_versus_ae_verdicts(scores, notebook, dataset, value("min_frechet_effect"), judged["alpha"],
+                                      _reference(folder, tag))
     if notebook == "06_data_size":
         nmi_effect = value("nmi_min_effect")
         runs, convergence = _read(folder, f"{tag}-runs"), _read(folder, f"{tag}-convergence")

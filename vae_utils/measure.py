@@ -46,6 +46,8 @@ class Measured:
     baselines: pd.DataFrame = None
     clusters: pd.DataFrame = None
     scores: pd.DataFrame = None
+    reference: dict = None          # the real images' generation scores against the test set
+    continuation: pd.DataFrame = None   # the continuation check (`add_continuation`)
     figure_results: dict = field(default_factory=dict)    # notebook 4's figure-only models
     fixed: dict = field(default_factory=dict)             # config fields the grid holds fixed
 
@@ -193,10 +195,20 @@ def add_codes(m, k=50):
     return replace(m, runs=runs, clusters=clusters)
 
 
-def add_generation(m, extractor, real_features, n, seed=0):
+def add_continuation(m, repeats=(0,)):
+    """`m` with the continuation check of its models of `repeats` (`convergence.continuation_check`:
+    more epochs from the best one at a lower learning rate must not gain much), <tag>-continuation.csv."""
+    table = convergence.continuation_check(m.results, repeats)
+    if "arm" in m.convergence:
+        table.insert(0, "arm", [judge.arm(k, b) for k, b in zip(table["model"], table["beta"])])
+    return replace(m, continuation=m.out.table(table, "continuation"))
+
+
+def add_generation(m, extractor, real_features, n, reference, seed=0):
     """`m` with notebook 4's sample quality (`scores`, <tag>-generation.csv): every VAE from its
     own prior; as the control, the VAEs with β ≥ 1 (those claim 5 compares) and the AE from a
-    10-component mixture fitted to their training codes."""
+    10-component mixture fitted to their training codes; and the real-data `reference` (the real
+    images' scores, <tag>-real_reference.csv)."""
     control = {c: r for c, r in m.results.items() if c.model == AE or c.beta >= 1}
     scores = pd.concat([
         generation.score_generation(m.results, extractor, real_features, n, seed=seed,
@@ -204,7 +216,8 @@ def add_generation(m, extractor, real_features, n, seed=0):
         generation.score_generation(control, extractor, real_features, n, seed=seed,
                                     samplers={"vae": ["mixture"], "ae": ["mixture"]})], ignore_index=True)
     scores.insert(1, "arm", [judge.arm(k, b) for k, b in zip(scores["model"], scores["beta"])])
-    return replace(m, scores=m.out.table(scores, "generation"))
+    m.out.table(generation.reference_table(reference), "real_reference")
+    return replace(m, scores=m.out.table(scores, "generation"), reference=dict(reference))
 
 
 def original_protocol(m):

@@ -58,15 +58,27 @@ def repeat_gaps(table, by, metric, minus="ae", plus="vae"):
 
 
 def tests(values, margin):
-    """p-values of a one-sample t-test of mean 0 (two-sided) and of TOST equivalence within
-    ±`margin` (the larger of the two one-sided p-values); nan with fewer than 2 values."""
+    """p-values of a one-sample t-test of mean 0 (two-sided), of the mean lying beyond the margin
+    on the side of the estimate (`beyond_margin`) and of TOST equivalence within ±`margin` (the
+    larger of the two one-sided p-values); nan with fewer than 2 values."""
     values = np.asarray(values, dtype=float)
     if len(values) < 2 or np.std(values) == 0:
-        return np.nan, np.nan
+        return np.nan, np.nan, np.nan
     p_diff = stats.ttest_1samp(values, 0.0).pvalue
+    beyond = beyond_margin(values.mean(), margin,
+                           lambda shift, side: stats.ttest_1samp(values, shift, alternative=side).pvalue)
     p_equiv = max(stats.ttest_1samp(values, -margin, alternative="greater").pvalue,
                   stats.ttest_1samp(values, margin, alternative="less").pvalue)
-    return p_diff, p_equiv
+    return p_diff, beyond, p_equiv
+
+
+def beyond_margin(mean, margin, one_sided):
+    """The p-value that the effect lies beyond ±`margin` on the side of its estimate `mean`: twice
+    the one-sided p of `one_sided(shift, side)` against +margin ("greater") or −margin ("less"),
+    at most 1. Doubling makes it the two-sided test's partner: it is below α exactly when the
+    (1 − α) two-sided interval clears the margin, and it pays for choosing the side from the data."""
+    p = one_sided(margin, "greater") if mean >= 0 else one_sided(-margin, "less")
+    return min(1.0, 2 * p)
 
 
 def holm(p_values):
@@ -84,9 +96,9 @@ def holm(p_values):
 
 def _effect_row(values, margin, **fields):
     mean, low, high = t_interval(values)
-    p_diff, p_equiv = tests(values, margin)
-    return {**fields, "gap": mean, "ci_low": low, "ci_high": high, "p": p_diff, "p_equiv": p_equiv,
-            "margin": margin, "n": len(values)}
+    p_diff, p_margin, p_equiv = tests(values, margin)
+    return {**fields, "gap": mean, "ci_low": low, "ci_high": high, "p": p_diff, "p_margin": p_margin,
+            "p_equiv": p_equiv, "margin": margin, "n": len(values)}
 
 
 def paired_gap(table, by, metric, margin, minus="ae", plus="vae"):
@@ -110,7 +122,7 @@ def leave_one_out(wide, margin_of):
     """`repeat_slope` of `wide` again with each level (column) left out, each with the margin
     `margin_of(levels kept)`: one row per left-out level (`without`); empty below 3 levels."""
     if wide.shape[1] < 3:
-        return pd.DataFrame(columns=["without", "gap", "ci_low", "ci_high", "p", "p_equiv", "margin", "n"])
+        return pd.DataFrame(columns=["without", "gap", "ci_low", "ci_high", "p", "p_margin", "p_equiv", "margin", "n"])
     rows = []
     for level in wide.columns:
         kept = wide.drop(columns=level)
@@ -128,12 +140,17 @@ def gap_slope(table, x, metric, margin, minus="ae", plus="vae"):
 
 def difference_of_means(later, earlier, margin, level=0.95, **fields):
     """`later` − `earlier` for two independent samples (e.g. a gap's repeats at two data sizes):
-    the difference of the means, its Welch interval, the Welch test of 0 (two-sided) and TOST
-    within ±`margin`, in the row format of `paired_gap`."""
+    the difference of the means, its Welch interval, the Welch test of 0 (two-sided), of the
+    difference lying beyond the margin (`beyond_margin`) and TOST within ±`margin`, in the row
+    format of `paired_gap`."""
     a, b = np.asarray(later, dtype=float), np.asarray(earlier, dtype=float)
     test = stats.ttest_ind(a, b, equal_var=False)
     low, high = test.confidence_interval(level)
-    p_equiv = max(stats.ttest_ind(a + margin, b, equal_var=False, alternative="greater").pvalue,
-                  stats.ttest_ind(a - margin, b, equal_var=False, alternative="less").pvalue)
+
+    def shifted(shift, side):                      # later − earlier against `shift`
+        return stats.ttest_ind(a - shift, b, equal_var=False, alternative=side).pvalue
+
+    p_equiv = max(shifted(-margin, "greater"), shifted(margin, "less"))
     return {**fields, "gap": a.mean() - b.mean(), "ci_low": low, "ci_high": high, "p": test.pvalue,
-            "p_equiv": p_equiv, "margin": margin, "n": min(len(a), len(b))}
+            "p_margin": beyond_margin(a.mean() - b.mean(), margin, shifted), "p_equiv": p_equiv, "margin": margin,
+            "n": min(len(a), len(b))}

@@ -1,4 +1,5 @@
 """Training configuration, the one `fit` loop for AE and VAE, and evaluation."""
+import copy
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -197,6 +198,30 @@ def train_epoch(model, optimizer, x_train, batch_size, generator, likelihood, be
         sums += torch.stack([terms["loss"].detach(), terms["recon"].detach(),
                              terms["kl"].detach()]) * len(batch)
     return (sums / len(x_train)).tolist()
+
+
+def continue_training(result, epochs, lr, device=None):
+    """Train a copy of `result`'s model (its restored best epoch) for `epochs` more epochs at
+    learning rate `lr` on the same training images; (validation objective before, the lowest
+    after any of those epochs), in nats per image. The model in `result` is not changed."""
+    config = result.config
+    device = pick_device(device)
+    data = load_dataset(config.dataset)
+    train_idx, val_idx = config_split(config, len(data.train_x))
+    dynamic = data.train_p is not None
+    x_train = (data.train_p if dynamic else data.train_x)[train_idx].to(device)
+    x_val = data.train_x[val_idx].to(device)
+    model = copy.deepcopy(result.model).to(device)
+    generator = torch.Generator().manual_seed(config.seed * 1000 + config.repeat + 104729)   # a stream of its own
+    binarise = binariser(config, device) if dynamic else None
+    optimizer = make_optimizer(model, lr)
+    sample = config.model == "vae"
+    before = evaluate(model, x_val, config.likelihood, config.beta, sample=sample)["loss"]
+    best = before
+    for _ in range(epochs):
+        train_epoch(model, optimizer, x_train, config.batch_size, generator, config.likelihood, config.beta, binarise)
+        best = min(best, evaluate(model, x_val, config.likelihood, config.beta, sample=sample)["loss"])
+    return before, best
 
 
 @dataclass

@@ -14,34 +14,52 @@ KEYS = ["claim_id", "d_z", "n_layers", "train_images", "beta", "versus", "sample
 TREND = ["loo_low", "loo_high", "carried_by"]
 # trend rows only: the range of the slope refitted with each level left out, and the levels whose
 # omission changes the slope's sign or its decision ("" when none; `judge.leave_one_out`)
+FAMILY = ["family", "family_tests"]
+# the multiplicity family a row was adjusted in (one claim of the study on one dataset,
+# `vae_utils.families`) and how many tests that family holds over every run of the profile
 COLUMNS = ["notebook", "dataset", "claim", "condition", "metric", "value", "ci_low", "ci_high",
-           "n", "min_effect", "p", "p_holm", "p_equiv_holm", "holds", *KEYS, *TREND]
-OUTCOMES = ("yes", "no", "equivalent", "inconclusive", "optimisation-limited", "below-baseline")
+           "n", "min_effect", "p", "p_holm", "p_margin", "p_margin_holm", "p_equiv", "p_equiv_holm", "holds",
+           "alternative", *FAMILY, *KEYS, *TREND]
+BELOW_MARGIN = "non-zero, below margin"     # significantly non-zero, not shown to reach the smallest effect
+NOT_COUNTED = ("optimisation-limited", "below-baseline", "saturated")
+OUTCOMES = ("yes", "no", BELOW_MARGIN, "equivalent", "inconclusive", *NOT_COUNTED)
+ALTERNATIVES = {+1: "greater", 0: "two-sided"}   # a claim that the effect is > 0, or that it differs either way
+EQUIVALENCE = "equivalence"                       # a claim of sameness
 
 
-def decide(value, p_holm, p_equiv_holm, min_effect, direction, alpha=0.05, equivalence=False):
-    """The verdict on a claim that the effect is > 0 (direction=+1), < 0 (-1) or either (0: a
-    claim of a difference, never 'no'):
-    'yes' when the difference from 0 is significant after Holm and the effect is at least
-    `min_effect` in the claimed direction; 'no' when it is so in the other direction;
-    'equivalent' when the equivalence test (TOST, margin ±min_effect) is significant after
-    Holm; otherwise 'inconclusive' (never read as 'no difference').
+def decide(value, p_holm, p_margin_holm, p_equiv_holm, alternative, alpha=0.05):
+    """The outcome of one row from its adjusted p-values: of the test of 0 (`p_holm`), of the
+    effect lying beyond the smallest effect that matters on the side of its estimate
+    (`p_margin_holm`, `stats.beyond_margin`) and of equivalence within the margin (TOST).
 
-    A claim of sameness (`equivalence=True`, e.g. "β → 0 behaves like an AE") holds ('yes')
-    only through the equivalence test; 'no' when the difference is significant and at least
-    `min_effect` either way; otherwise 'inconclusive'."""
+    'greater' (the claim: effect > 0): 'yes' when the effect is shown beyond +margin, 'no' when
+    beyond −margin; 'two-sided' (a change either way): 'yes' when beyond the margin on either
+    side, never 'no'; 'equivalence' (a claim of sameness): 'yes' only through the equivalence
+    test, 'no' when shown beyond the margin. Otherwise 'equivalent' when the equivalence test
+    rejects (not for a claim of sameness, where that is 'yes'), BELOW_MARGIN when only the test of
+    0 does, else 'inconclusive' (never read as 'no difference')."""
     if np.isnan(value):
         return "inconclusive"
-    if equivalence:
+    if alternative not in (*ALTERNATIVES.values(), EQUIVALENCE):
+        raise ValueError(f"alternative={alternative!r} is not allowed; allowed: greater, two-sided, equivalence")
+    beyond = p_margin_holm < alpha
+    if alternative == EQUIVALENCE:
         if p_equiv_holm < alpha:
             return "yes"
-        return "no" if p_holm < alpha and abs(value) >= min_effect else "inconclusive"
-    signed = abs(value) if direction == 0 else direction * value
-    if p_holm < alpha and abs(signed) >= min_effect:
-        return "yes" if signed > 0 else "no"
-    if p_equiv_holm < alpha:
+        if beyond:
+            return "no"
+    elif beyond:
+        return "yes" if alternative == "two-sided" or value > 0 else "no"
+    elif p_equiv_holm < alpha:
         return "equivalent"
-    return "inconclusive"
+    return BELOW_MARGIN if p_holm < alpha else "inconclusive"
+
+
+def decide_rows(rows, alpha):
+    """`decide` for every counted row of a verdict table (rows already marked NOT_COUNTED stay so)."""
+    return [r.holds if r.holds in NOT_COUNTED else
+            decide(r.value, r.p_holm, r.p_margin_holm, r.p_equiv_holm, r.alternative, alpha)
+            for r in rows.itertuples()]
 
 
 def condition_of(row, columns):
@@ -58,32 +76,48 @@ def keys_of(row, columns, claim_id):
 
 
 def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, alpha=0.05, limited=(),
-                 equivalence=False, below_baseline=(), *, claim_id):
-    """Verdict rows for one claim's family of conditions, from a `stats.paired_gap` (or
-    `stats.gap_slope`) table, whose `margin` is the smallest effect that matters: Holm-adjusted
-    within the family. Conditions in `limited` (condition strings) are not counted: their
-    models did not train, and the row says so; nor are those in `below_baseline`, where the
-    models do not beat a trivial baseline (`vae_utils.baselines`). `equivalence`: a claim of
-    sameness (`decide`). `claim_id` names the claim as a value (`KEYS`)."""
+                 equivalence=False, below_baseline=(), saturated=(), *, claim_id):
+    """Verdict rows for one claim's conditions, from a `stats.paired_gap` (or `stats.gap_slope`)
+    table, whose `margin` is the smallest effect that matters: Holm-adjusted within these rows
+    (a run's final rows are adjusted over the claim's whole family: `vae_utils.families`).
+    Conditions in `limited` (condition strings) are not counted: their models did not train, and
+    the row says so; nor are those in `below_baseline`, where the models do not beat a trivial
+    baseline (`vae_utils.baselines`), nor those in `saturated`, where the scores cannot tell
+    (`vae_utils.generation.saturated`). `direction`: +1 for a claim that the effect is > 0, 0 for
+    a change either way; `equivalence`: a claim of sameness (`decide`). `claim_id` names the
+    claim as a value (`KEYS`)."""
+    if direction not in ALTERNATIVES:
+        raise ValueError(f"direction={direction!r} is not allowed; allowed: +1 (effect > 0) or 0 (either way)")
     rows = []
     for _, g in gaps.iterrows():
         condition = condition_of(g, condition_columns)
         rows.append({"notebook": notebook, "dataset": dataset, "claim": claim, "condition": condition,
                      "metric": g["metric"], "value": g["gap"], "ci_low": g["ci_low"], "ci_high": g["ci_high"],
-                     "n": int(g["n"]), "min_effect": g["margin"], "p": g["p"], "p_equiv": g["p_equiv"],
+                     "n": int(g["n"]), "min_effect": g["margin"], "p": g["p"], "p_margin": g["p_margin"],
+                     "p_equiv": g["p_equiv"], "alternative": EQUIVALENCE if equivalence else ALTERNATIVES[direction],
                      **keys_of(g, condition_columns, claim_id)})
     table = pd.DataFrame(rows)
     if table.empty:
         return pd.DataFrame(columns=COLUMNS)
-    counted = ~table["condition"].isin(set(limited) | set(below_baseline))
-    table["p_holm"] = np.nan
-    table["p_equiv_holm"] = np.nan
-    table.loc[counted, "p_holm"] = holm(table.loc[counted, "p"])
-    table.loc[counted, "p_equiv_holm"] = holm(table.loc[counted, "p_equiv"])
-    table["holds"] = [decide(r.value, r.p_holm, r.p_equiv_holm, r.min_effect, direction, alpha, equivalence)
-                      if ok else "optimisation-limited" if r.condition in set(limited) else "below-baseline"
-                      for r, ok in zip(table.itertuples(), counted)]
-    return table.reindex(columns=COLUMNS)
+    marks = {**{c: "saturated" for c in saturated}, **{c: "below-baseline" for c in below_baseline},
+             **{c: "optimisation-limited" for c in limited}}
+    table["holds"] = [marks.get(c, "") for c in table["condition"]]
+    return adjust(table, 1.0, alpha).reindex(columns=COLUMNS)
+
+
+def adjust(rows, scale, alpha):
+    """Rows of one family (or one part of it) Holm-adjusted over their counted rows, each adjusted
+    p-value multiplied by `scale` (at most 1), and decided (`decide_rows`). With `scale` = the
+    family's tests / these rows, the parts of a family split α in proportion to their rows and
+    Holm runs within each part: the family-wise error stays at most α (a weighted Bonferroni
+    split across parts, Holm's step-down within each)."""
+    rows = rows.copy()
+    counted = ~rows["holds"].isin(NOT_COUNTED)
+    for raw in ("p", "p_margin", "p_equiv"):
+        rows[f"{raw}_holm"] = np.nan
+        rows.loc[counted, f"{raw}_holm"] = np.minimum(1.0, holm(rows.loc[counted, raw]) * scale)
+    rows["holds"] = decide_rows(rows, alpha)
+    return rows
 
 
 def describe(rows):
