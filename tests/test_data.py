@@ -118,3 +118,18 @@ def test_binarized_mnist_is_binary_with_grey_probabilities_for_training():
     assert abs(float(ds.test_x.mean() - grey.test_x.mean())) < 0.002
     assert torch.equal(ds.test_x, data.binarise(grey.test_x, data.BINARISE_SEEDS["test"]))
     assert ds.likelihood == "bernoulli" and ds.image_shape == (28, 28)
+
+
+def test_frey_face_validation_is_whole_blocks_away_from_training_frames():
+    from vae_utils.data import FREY_GAP, config_split, load_dataset
+    from vae_utils.training import TrainConfig
+    n = len(load_dataset("frey_face").train_x)
+    splits = [config_split(TrainConfig(dataset="frey_face", model="ae", n_layers=1, d_z=5, repeat=r, n_train=None), n)
+              for r in range(3)]
+    for train, val in splits:
+        train, val = np.asarray(train), np.asarray(val)
+        assert len(val) >= 0.08 * n and not set(train) & set(val)
+        assert np.abs(val[:, None] - train[None, :]).min() > FREY_GAP       # no neighbour of a training frame
+    assert len({tuple(np.asarray(v)) for _, v in splits}) == 3             # each repeat its own blocks
+    with pytest.raises(ValueError, match="n_train=600 is not allowed for frey_face"):
+        config_split(TrainConfig(dataset="frey_face", model="ae", n_layers=1, d_z=5, n_train=600), n)

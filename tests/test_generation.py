@@ -227,3 +227,12 @@ def test_the_shifted_prior_gap_is_read_from_its_interval_and_the_margin():
     with pytest.raises(ValueError, match=r"grid_d_z=5 is not allowed; it must be one of d_z_list=\[2, 10\]"):
         generation.check_grid(5, [2, 10])
     generation.check_grid(10, [2, 10])
+
+
+def test_the_kernel_distance_is_unbiased_for_few_real_images_where_the_frechet_distance_is_not():
+    from vae_utils.sample_quality import frechet_distance, kernel_distance
+    rng = np.random.default_rng(0)
+    real, same = rng.normal(size=(200, 20)), rng.normal(size=(1000, 20))      # one distribution, 200 "test frames"
+    assert abs(kernel_distance(real, same)) < 0.02 and frechet_distance(real, same) > 0.5   # FD: small-sample bias
+    shifted = rng.normal(0.5, 1.0, size=(1000, 20))
+    assert kernel_distance(real, shifted) > 0.1

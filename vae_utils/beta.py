@@ -53,3 +53,12 @@ def check_betas(betas):
         raise ValueError(f"betas={betas!r} is not allowed; it must be a non-empty list of finite numbers >= 0")
     if len(set(betas)) != len(betas) or 1 not in betas:
         raise ValueError(f"betas={betas!r} is not allowed; the values must be distinct and include 1 (the plain VAE)")
+
+
+GENERATION_METRICS = ("frechet", "kid")    # claim 5's primary metric: Fréchet or kernel distance
+
+
+def check_generation_metric(metric):
+    """ValueError unless `metric` is one claim 5 can be judged on."""
+    if metric not in GENERATION_METRICS:
+        raise ValueError(f"generation_metric={metric!r} is not allowed; allowed: {', '.join(GENERATION_METRICS)}")

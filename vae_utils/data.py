@@ -27,7 +27,8 @@ BINARISE_SEEDS = {"train": 101, "test": 102}   # the fixed binarisations of bina
 FREY_BLOCK = 50          # frames per contiguous block of the video; test blocks are drawn whole
 FREY_GAP = 10            # frames dropped on each side of a test block, so no training frame is its neighbour
 # Bumped when a dataset's images or split change, so cached models of the old data are not reused.
-DATA_VERSIONS = {"frey_face": 2}    # 2: contiguous split with gaps, dequantised pixels
+DATA_VERSIONS = {"frey_face": 3}    # 2: contiguous split with gaps, dequantised pixels; 3: validation blocks too
+VIDEO = {"frey_face"}    # frames of one video: validation, like test, is whole blocks of frames with gaps
 
 
 @dataclass(frozen=True)
@@ -259,8 +260,34 @@ def images_per_repeat(config):
     return config.n_train or len(load_dataset(config.dataset).train_x)
 
 
+def video_indices(n, repeat, seed):
+    """Training and validation indices of repeat `repeat` out of `n` frames of a video in time
+    order: the frames are cut into blocks of FREY_BLOCK (fewer for a short video), a seeded
+    VAL_FRACTION of the blocks (each repeat its own) is the validation set, and FREY_GAP frames on
+    each side of every validation block are in neither set, so no validation frame is a training
+    frame's neighbour. The training frames are in the repeat's own seeded order."""
+    check_split(repeat)
+    block = min(FREY_BLOCK, max(1, n // 10))
+    n_blocks = n // block
+    rng = np.random.default_rng([seed, repeat])
+    val_blocks = rng.choice(n_blocks, max(1, int(round(VAL_FRACTION * n_blocks))), replace=False)
+    role = np.zeros(n, dtype=int)                    # 0 train, 1 validation, 2 gap
+    for b in val_blocks:
+        role[max(0, b * block - FREY_GAP):(b + 1) * block + FREY_GAP] = 2
+    for b in val_blocks:
+        role[b * block:(b + 1) * block] = 1
+    train = np.flatnonzero(role == 0)
+    return torch.as_tensor(rng.permutation(train)), torch.as_tensor(np.flatnonzero(role == 1))
+
+
 def config_split(config, n_images):
-    """The training and validation indices of a training config, out of `n_images` (the one split)."""
+    """The training and validation indices of a training config, out of `n_images` (the one split):
+    `video_indices` for a video dataset (VIDEO), else `repeat_indices`."""
+    if config.dataset in VIDEO:
+        if config.n_train is not None:
+            raise ValueError(f"n_train={config.n_train!r} is not allowed for {config.dataset} (a video: its "
+                             f"repeats use every training frame, with validation blocks of their own); use null")
+        return video_indices(n_images, config.repeat, config.seed)
     return repeat_indices(n_images, config.repeat, config.seed, config.n_train)
 
 

@@ -101,7 +101,7 @@ def score_generation(results, extractor, real_features, n, samplers=None, seed=0
     return pd.DataFrame(rows)
 
 
-METRICS = ["frechet", "precision", "recall", "density", "coverage", "class_coverage", "class_entropy"]
+METRICS = ["frechet", "kid", "precision", "recall", "density", "coverage", "class_coverage", "class_entropy"]
 
 
 def classifier_reference(dataset, n, seed=0, epochs=6, n_train=None, min_accuracy=0.0):
@@ -132,12 +132,12 @@ def feature_reference(dataset, n, seed=0, epochs=6, n_train=None, min_accuracy=0
 def quality_table(scores, ceiling, by=("d_z", "model", "sampler")):
     """(summary: mean, std, n per setting; shown: mean ± std with the real images first and a
     `saturated` column; the saturated values of d_z)."""
-    by = list(by)
-    summary = stats.summarise(scores, by, METRICS)
-    shown = tables.mean_std_table(summary, by, METRICS).reset_index()
+    by, metrics = list(by), [m for m in METRICS if m in scores]     # tables older than a metric lack it
+    summary = stats.summarise(scores, by, metrics)
+    shown = tables.mean_std_table(summary, by, metrics).reset_index()
     too_far = low_recall(scores)
     shown["saturated"] = shown["d_z"].isin(too_far)
-    real = {"d_z": "—", "model": "real", "sampler": "train images", **{m: f"{ceiling[m]:.4g}" for m in METRICS},
+    real = {"d_z": "—", "model": "real", "sampler": "train images", **{m: f"{ceiling[m]:.4g}" for m in metrics},
             "saturated": False}
     return summary, pd.concat([pd.DataFrame([real]), shown]), too_far
 

@@ -224,12 +224,13 @@ def beta_generation(scores, limited, betas, min_effect, d_z, labels, *, notebook
     return pd.concat(rows, ignore_index=True)
 
 
-BETA_SETTINGS = ("ae_like_betas", "vae_like_betas", "cluster_metric", "min_cluster_effect", "min_frechet_effect")
+BETA_SETTINGS = ("ae_like_betas", "vae_like_betas", "cluster_metric", "min_cluster_effect", "generation_metric",
+                 "min_generation_effect")
 
 
 def beta_verdicts(keys, runs, convergence, clusters, scores, *, betas, d_z, ae_like_betas, vae_like_betas,
-                  cluster_metric, min_cluster_effect, min_frechet_effect, notebook, dataset, min_effect, alpha,
-                  reference=None):
+                  cluster_metric, min_cluster_effect, generation_metric, min_generation_effect, notebook, dataset,
+                  min_effect, alpha, reference=None):
     """Notebook 4's verdict rows for the claims named in `keys` (of `CLAIMS`: ae_like, vae_like,
     clusters, generates; in that order), from its per-model tables: `clusters` (`measure.add_codes`)
     may be None without labels, `scores` (`measure.add_generation`) without the generation claim,
@@ -244,8 +245,8 @@ def beta_verdicts(keys, runs, convergence, clusters, scores, *, betas, d_z, ae_l
         parts.append(clustering(with_codes(runs, clusters), limited, betas, cluster_metric, min_cluster_effect, d_z,
                                 **judged))
     if "generates" in keys:
-        parts.append(beta_generation(scores, limited, betas, min_frechet_effect, d_z, SAMPLER_LABELS,
-                                     reference=reference, **judged))
+        parts.append(beta_generation(scores, limited, betas, min_generation_effect, d_z, SAMPLER_LABELS,
+                                     metric=generation_metric, reference=reference, **judged))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=verdicts.COLUMNS)
 
 

@@ -1,6 +1,7 @@
 """Sample-quality metrics between generated and real images, on classifier features.
 
-Fréchet distance; precision and recall with k-nearest-neighbour manifolds (Kynkäänniemi
+Fréchet distance; the kernel distance (KID, its unbiased estimator, fit for small real sets);
+precision and recall with k-nearest-neighbour manifolds (Kynkäänniemi
 et al., 2019); density and coverage (Naeem et al., 2020), which a few outlying real points
 cannot inflate; class coverage and the entropy of the predicted-class histogram. The
 manifold metrics compare equal numbers of real and generated images (`RealManifold`).
@@ -8,6 +9,7 @@ manifold metrics compare equal numbers of real and generated images (`RealManifo
 import numpy as np
 from scipy import linalg
 from sklearn.metrics import pairwise_distances
+from sklearn.metrics.pairwise import polynomial_kernel
 from sklearn.neighbors import NearestNeighbors
 
 
@@ -21,6 +23,23 @@ def frechet_distance(real, fake, eps=1e-6):
     cov_r, cov_f = cov_r + eps * np.eye(len(cov_r)), cov_f + eps * np.eye(len(cov_f))
     covmean = np.real(linalg.sqrtm(cov_r @ cov_f))
     return float(((mu_r - mu_f) ** 2).sum() + np.trace(cov_r + cov_f - 2 * covmean))
+
+
+KID_MAX = 2000          # images of each set the kernel distance uses at most (seeded subsets)
+
+
+def kernel_distance(real, fake, max_n=KID_MAX, seed=0):
+    """The kernel distance (KID): the unbiased estimate of the squared MMD between two feature sets
+    with the cubic polynomial kernel (x·y / d + 1)³; about 0 for two samples of one distribution,
+    at any sample size (unlike the Fréchet distance, which is biased upwards for small sets)."""
+    rng = np.random.default_rng(seed)
+    real, fake = (np.asarray(x, np.float64) for x in (real, fake))
+    real, fake = (x[np.sort(rng.choice(len(x), max_n, replace=False))] if len(x) > max_n else x for x in (real, fake))
+    kernel = lambda a, b: polynomial_kernel(a, b, degree=3, gamma=1.0 / real.shape[1], coef0=1)
+    m, n = len(real), len(fake)
+    k_rr, k_ff = kernel(real, real), kernel(fake, fake)
+    within = (k_rr.sum() - np.trace(k_rr)) / (m * (m - 1)) + (k_ff.sum() - np.trace(k_ff)) / (n * (n - 1))
+    return float(within - 2 * kernel(real, fake).mean())
 
 
 def knn_radii(points, k=3):
@@ -98,10 +117,11 @@ def class_statistics(predicted, n_classes=10):
 
 
 def sample_metrics(real_features, fake_features, fake_predictions, n_classes=10, manifold=None):
-    """Fréchet distance to all `real_features`; precision, recall, density and coverage against
+    """Fréchet and kernel distances to all `real_features`; precision, recall, density and coverage against
     `manifold` (a RealManifold; by default one of as many real images as fakes); class coverage
     and entropy where the images have predicted classes (`fake_predictions`; None: nan)."""
     manifold = manifold or RealManifold(real_features, len(fake_features))
     coverage, entropy = (np.nan, np.nan) if fake_predictions is None else class_statistics(fake_predictions, n_classes)
-    return {"frechet": frechet_distance(real_features, fake_features), **manifold.scores(fake_features),
+    return {"frechet": frechet_distance(real_features, fake_features),
+            "kid": kernel_distance(real_features, fake_features), **manifold.scores(fake_features),
             "class_coverage": coverage, "class_entropy": entropy}

@@ -6,7 +6,7 @@ from .judge import AE, VIEW
 SHOWN = ["test_recon", "test_recon_excess", "train_recon", "generalisation_gap", "test_bce", "test_mse", "test_kl",
          "test_elbo", "test_iw", "sigma", "nmi", "probe_accuracy", "epochs_run", "parameters", "train_seconds"]
 CLUSTER_METRICS = ["nmi", "ari", "kmeans_accuracy", "probe_accuracy", "knn_accuracy", "silhouette"]
-GENERATION_METRICS = ["frechet", "precision", "recall", "density", "coverage", "class_coverage"]
+GENERATION_METRICS = ["frechet", "kid", "precision", "recall", "density", "coverage", "class_coverage"]
 POSITION_METRICS = ("test_recon", "active_units", "code_rms", "nmi")
 
 
@@ -69,6 +69,6 @@ def position(m, metrics=POSITION_METRICS, view=VIEW):
 def generation(m, metrics=GENERATION_METRICS):
     """Notebook 4's generation scores as mean ± std per sampler, model and β (the metrics defined
     here; written as <tag>-generation-summary.csv)."""
-    shown = [c for c in metrics if m.scores[c].notna().any()]
+    shown = [c for c in metrics if c in m.scores and m.scores[c].notna().any()]
     summary = m.out.table(stats.summarise(m.scores, ["sampler", "model", "beta"], shown), "generation-summary")
     return tables.mean_std_table(summary, ["sampler", "model", "beta"], shown)
