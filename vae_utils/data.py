@@ -158,6 +158,17 @@ def dequantise(levels, seed=0):
     return (levels.float() + noise) / 256.0
 
 
+def blocks_with_gaps(n, blocks, size, gap=FREY_GAP):
+    """Of `n` frames in time order: (the frames kept, the frames of `blocks`, blocks of `size`),
+    with `gap` frames on each side of every held-out block in neither set."""
+    role = np.zeros(n, dtype=int)                    # 0 kept, 1 held out, 2 gap
+    for b in blocks:
+        role[max(0, b * size - gap):(b + 1) * size + gap] = 2
+    for b in blocks:
+        role[b * size:(b + 1) * size] = 1
+    return np.flatnonzero(role == 0), np.flatnonzero(role == 1)
+
+
 def frey_split(n):
     """Frey Face (one video, no official test set): training and test indices in time order,
     with no test frame next to a training frame. The frames are cut into contiguous blocks of
@@ -166,12 +177,8 @@ def frey_split(n):
     n_blocks = n // FREY_BLOCK
     n_test = max(1, int(round(FREY_TEST_FRACTION * n_blocks)))
     test_blocks = np.sort(np.random.default_rng(FREY_SPLIT_SEED).choice(n_blocks, n_test, replace=False))
-    role = np.zeros(n, dtype=int)                    # 0 train, 1 test, 2 gap
-    for b in test_blocks:
-        role[max(0, b * FREY_BLOCK - FREY_GAP):(b + 1) * FREY_BLOCK + FREY_GAP] = 2
-    for b in test_blocks:
-        role[b * FREY_BLOCK:(b + 1) * FREY_BLOCK] = 1
-    return torch.as_tensor(np.flatnonzero(role == 0)), torch.as_tensor(np.flatnonzero(role == 1))
+    kept, held = blocks_with_gaps(n, test_blocks, FREY_BLOCK)
+    return torch.as_tensor(kept), torch.as_tensor(held)
 
 
 def data_version(name):
@@ -271,13 +278,8 @@ def video_indices(n, repeat, seed):
     n_blocks = n // block
     rng = np.random.default_rng([seed, repeat])
     val_blocks = rng.choice(n_blocks, max(1, int(round(VAL_FRACTION * n_blocks))), replace=False)
-    role = np.zeros(n, dtype=int)                    # 0 train, 1 validation, 2 gap
-    for b in val_blocks:
-        role[max(0, b * block - FREY_GAP):(b + 1) * block + FREY_GAP] = 2
-    for b in val_blocks:
-        role[b * block:(b + 1) * block] = 1
-    train = np.flatnonzero(role == 0)
-    return torch.as_tensor(rng.permutation(train)), torch.as_tensor(np.flatnonzero(role == 1))
+    kept, held = blocks_with_gaps(n, val_blocks, block)
+    return torch.as_tensor(rng.permutation(kept)), torch.as_tensor(held)
 
 
 def config_split(config, n_images):

@@ -166,11 +166,12 @@ def paired_arms(table, metric, pairs, margin, d_z):
     return pd.concat(rows, ignore_index=True)
 
 
-def _arm_rows(key, gaps, limited, *, notebook, dataset, alpha, equivalence=False, columns=("beta", "versus", "d_z")):
+def _arm_rows(key, gaps, limited, *, notebook, dataset, alpha, equivalence=False, columns=("beta", "versus", "d_z"),
+              saturated=()):
     not_counted = {verdicts.condition_of(g, list(columns)) for _, g in gaps.iterrows()
                    if f"β={g.get('beta')}" in limited or g.get("versus") in limited}
     return verdicts.verdict_rows(notebook, dataset, CLAIMS[key], gaps, list(columns), +1, alpha, not_counted,
-                                 equivalence, claim_id=key)
+                                 equivalence, saturated=saturated, claim_id=key)
 
 
 def ae_likeness(runs, limited, ae_like, vae_like, d_z, *, notebook, dataset, min_effect, alpha, metric="test_recon"):
@@ -215,10 +216,8 @@ def beta_generation(scores, limited, betas, min_effect, d_z, labels, *, notebook
         columns = ["beta", "versus", "sampler", "d_z"]
         unsure = {verdicts.condition_of(g, columns) for _, g in gaps.iterrows()
                   if saturated(part[part["arm"].isin([f"β={g['beta']}", "β=1"])], ["arm"], reference, metric)}
-        found = verdicts.verdict_rows(notebook, dataset, CLAIMS["generates"], gaps, columns, +1, alpha,
-                                      {verdicts.condition_of(g, columns) for _, g in gaps.iterrows()
-                                       if f"β={g['beta']}" in limited or "β=1" in limited},
-                                      saturated=unsure, claim_id="generates")
+        found = _arm_rows("generates", gaps, limited, notebook=notebook, dataset=dataset, alpha=alpha,
+                          columns=columns, saturated=unsure)
         found["claim"], found["sampler"] = f"{CLAIMS['generates']} ({labels[sampler]})", sampler
         rows.append(found)
     return pd.concat(rows, ignore_index=True)

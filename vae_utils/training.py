@@ -200,20 +200,28 @@ def train_epoch(model, optimizer, x_train, batch_size, generator, likelihood, be
     return (sums / len(x_train)).tolist()
 
 
+def training_data(config, device):
+    """A config's images on `device`: (training images, validation images, the fixed training
+    subset evaluated each epoch, the binarisation stream or None). Dynamically binarised data
+    gives its pixel probabilities, binarised anew each batch."""
+    data = load_dataset(config.dataset)
+    train_idx, val_idx = config_split(config, len(data.train_x))
+    dynamic = data.train_p is not None
+    x_train = (data.train_p if dynamic else data.train_x)[train_idx].to(device)
+    return (x_train, data.train_x[val_idx].to(device),
+            data.train_x[train_eval_subset(train_idx, len(val_idx))].to(device),
+            binariser(config, device) if dynamic else None)
+
+
 def continue_training(result, epochs, lr, device=None):
     """Train a copy of `result`'s model (its restored best epoch) for `epochs` more epochs at
     learning rate `lr` on the same training images; (validation objective before, the lowest
     after any of those epochs), in nats per image. The model in `result` is not changed."""
     config = result.config
     device = pick_device(device)
-    data = load_dataset(config.dataset)
-    train_idx, val_idx = config_split(config, len(data.train_x))
-    dynamic = data.train_p is not None
-    x_train = (data.train_p if dynamic else data.train_x)[train_idx].to(device)
-    x_val = data.train_x[val_idx].to(device)
+    x_train, x_val, _, binarise = training_data(config, device)
     model = copy.deepcopy(result.model).to(device)
     generator = torch.Generator().manual_seed(config.seed * 1000 + config.repeat + 104729)   # a stream of its own
-    binarise = binariser(config, device) if dynamic else None
     optimizer = make_optimizer(model, lr)
     sample = config.model == "vae"
     before = evaluate(model, x_val, config.likelihood, config.beta, sample=sample)["loss"]
@@ -243,15 +251,8 @@ def fit(config, device=None, progress=True):
     """
     config.validate()
     device = pick_device(device)
-    data = load_dataset(config.dataset)
-    train_idx, val_idx = config_split(config, len(data.train_x))
-    dynamic = data.train_p is not None                # binarised anew each batch from the probabilities
-    x_train = (data.train_p if dynamic else data.train_x)[train_idx].to(device)
-    x_val = data.train_x[val_idx].to(device)
-    x_train_eval = data.train_x[train_eval_subset(train_idx, len(val_idx))].to(device)
-
+    x_train, x_val, x_train_eval, binarise = training_data(config, device)
     model, generator = init_model(config)
-    binarise = binariser(config, device) if dynamic else None
     model.to(device)
     optimizer = make_optimizer(model, config.lr)
     stopper = EarlyStopping(config.patience, config.min_delta)
@@ -271,6 +272,6 @@ def fit(config, device=None, progress=True):
             break
     seconds = time.perf_counter() - start
     stopper.restore(model)
-    test = test_metrics(model, config, data.test_x)
+    test = test_metrics(model, config, load_dataset(config.dataset).test_x)
     return FitResult(model.cpu().eval(), config, history, seconds, test,
                      stopping=stopper.summary(len(history), config.max_epochs))
