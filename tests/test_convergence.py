@@ -95,3 +95,16 @@ def test_the_continuation_check_fails_an_under_trained_model_and_passes_a_conver
     assert early["gain"].item() > 2 * convergence.MAX_CONTINUATION_GAIN and not early["passes"].item()
     done = convergence.continuation_check(fitted(400))
     assert 0 <= done["gain"].item() < convergence.MAX_CONTINUATION_GAIN and done["passes"].item()
+
+
+def test_a_model_failing_the_continuation_check_makes_its_setting_optimisation_limited():
+    from vae_utils import judge
+    per_model = pd.DataFrame([{"model": m, "n_layers": 2, "d_z": d, "beta": 1.0, "train_images": 600, "repeat": r,
+                               "epochs_run": 40, "best_epoch": 30, "hit_cap": False, "final_gain": 0.0,
+                               "converged": True, "best_val_loss": 90.0}
+                              for m in ("ae", "vae") for d in (2, 10) for r in (0, 1)])
+    check = pd.DataFrame([{"model": m, "n_layers": 2, "d_z": d, "beta": 1.0, "train_images": 600, "repeat": 0,
+                           "gain": 1.5 if (m, d) == ("vae", 10) else 0.01} for m in ("ae", "vae") for d in (2, 10)])
+    joined = convergence.with_continuation(per_model, check)
+    assert joined["continuation_gain"].notna().sum() == 4 and (~joined["converged"]).sum() == 1
+    assert judge.limited_settings(joined, ["d_z", "n_layers"]) == [{"d_z": 10, "n_layers": 2}]

@@ -55,6 +55,17 @@ def continuation_check(results, repeats=(0,), epochs=CONTINUE_EPOCHS, lr_factor=
     return pd.DataFrame(rows)
 
 
+def with_continuation(per_model, check):
+    """The per-model convergence table with the `continuation_check` results joined on
+    (`continuation_gain`, NaN for a model not tried) and `converged` False for a model that
+    failed it."""
+    keys = [k for k in ("model", "n_layers", "d_z", "beta", "train_images", "repeat") if k in per_model]
+    joined = per_model.drop(columns=["continuation_gain"], errors="ignore").merge(
+        check[keys + ["gain"]].rename(columns={"gain": "continuation_gain"}), on=keys, how="left")
+    joined["converged"] = joined["converged"] & ~(joined["continuation_gain"] >= MAX_CONTINUATION_GAIN)
+    return joined
+
+
 def pca_test_mse(config):
     """Test MSE per pixel of PCA with `config.d_z` components fitted on `config`'s training images."""
     data = load_dataset(config.dataset)

@@ -47,7 +47,7 @@ class Measured:
     clusters: pd.DataFrame = None
     scores: pd.DataFrame = None
     reference: dict = None          # the real images' generation scores against the test set
-    continuation: pd.DataFrame = None   # the continuation check (`add_continuation`)
+    continuation: pd.DataFrame = None   # the continuation check's models (`add_continuation`)
     figure_results: dict = field(default_factory=dict)    # notebook 4's figure-only models
     fixed: dict = field(default_factory=dict)             # config fields the grid holds fixed
 
@@ -195,22 +195,14 @@ def add_codes(m, k=50):
     return replace(m, runs=runs, clusters=clusters)
 
 
-def add_continuation(m, required=True, repeats=(0,)):
+def add_continuation(m, repeats=(0,)):
     """`m` with the continuation check of its models of `repeats` (`convergence.continuation_check`:
-    more epochs from the best one at a lower learning rate must not gain much), written as
-    <tag>-continuation.csv. With `required`, RuntimeError naming every model that still gains."""
+    more epochs from the best one at a lower learning rate must not gain much) in `continuation`,
+    and in its convergence table (rewritten, `convergence.with_continuation`): a model that fails
+    is not converged, so its setting (or arm) is optimisation-limited and not counted."""
     table = convergence.continuation_check(m.results, repeats)
-    if "arm" in m.convergence:
-        table.insert(0, "arm", [judge.arm(k, b) for k, b in zip(table["model"], table["beta"])])
-    m = replace(m, continuation=m.out.table(table, "continuation"))
-    failed = table[~table["passes"]]
-    if required and len(failed):
-        raise RuntimeError(
-            f"not converged: {len(failed)} model(s) still lower the validation objective by "
-            f"{convergence.MAX_CONTINUATION_GAIN} nats per image or more in {convergence.CONTINUE_EPOCHS} more "
-            f"epochs at {convergence.CONTINUE_LR_FACTOR:g} × the learning rate:\n"
-            + failed[["model", "n_layers", "d_z", "beta", "train_images", "repeat", "gain"]].to_string(index=False))
-    return m
+    checked = convergence.with_continuation(m.convergence, table)
+    return replace(m, continuation=table, convergence=m.out.table(checked, "convergence"))
 
 
 def add_generation(m, extractor, real_features, n, reference, seed=0):
