@@ -108,3 +108,15 @@ def test_a_model_failing_the_continuation_check_makes_its_setting_optimisation_l
     joined = convergence.with_continuation(per_model, check)
     assert joined["continuation_gain"].notna().sum() == 4 and (~joined["converged"]).sum() == 1
     assert judge.limited_settings(joined, ["d_z", "n_layers"]) == [{"d_z": 10, "n_layers": 2}]
+
+
+def test_the_annealing_phase_lets_a_two_layer_model_pass_the_check_it_fails_without():
+    # real MNIST, 2 layers, d_z = 10, the default stopping rule: stopped on its plateau at lr 1e-3
+    # it still gains in 10 epochs at a tenth of that; annealed to lr 1e-4 it does not
+    base = dict(dataset="mnist", model="ae", n_layers=2, d_z=10, n_train=2000, max_epochs=250, patience=10)
+    gains = {}
+    for anneal in (None, 0.1):
+        config = TrainConfig(**base, anneal=anneal)
+        gains[anneal] = convergence.continuation_check({config: training.fit(config, device="cpu", progress=False)})
+    assert not gains[None]["passes"].item() and gains[None]["gain"].item() > convergence.MAX_CONTINUATION_GAIN
+    assert gains[0.1]["passes"].item() and gains[0.1]["gain"].item() < convergence.MAX_CONTINUATION_GAIN / 2

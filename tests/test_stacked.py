@@ -107,6 +107,16 @@ def test_each_member_stops_early_as_fit_would(tiny_data, model, likelihood, max_
             assert_close(result.test[key], alone.test[key], f"{config.label()} {key}", rtol)
 
 
+def test_the_annealing_phase_after_a_stack_is_the_one_fit_gives(tiny_data):
+    configs = member_configs("vae", max_epochs=12, patience=2, min_delta=0.01, anneal=0.1)
+    together = stacked.fit_stacked(configs, device=CPU, progress=False)
+    for config, result in zip(configs, together):
+        alone = training.fit(config, device=CPU, progress=False)
+        assert result.stopping == alone.stopping and result.stopping["annealed_after"] < len(result.history)
+        for key in alone.test:
+            assert_close(result.test[key], alone.test[key], f"{config.label()} {key}")
+
+
 def test_members_differ_and_stacked_training_is_deterministic(tiny_data):
     configs = member_configs(max_epochs=2)
     first = stacked.fit_stacked(configs, device=CPU, progress=False)

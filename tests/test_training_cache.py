@@ -1,5 +1,6 @@
 import json
 import math
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -51,7 +52,7 @@ def small(**kw):
     (dict(min_delta=1.0), "min_delta=1.0"), (dict(batch_size=0), "batch_size=0"),
     (dict(prior_mean=(5.0, 10.0), prior_std=(1.0, -1.0)), "prior_std"),
     (dict(model="ae", prior_mean=(5.0, 10.0)), "prior"), (dict(repeat=-1), "repeat=-1"),
-    (dict(n_train=5), "n_train=5"),
+    (dict(n_train=5), "n_train=5"), (dict(anneal=1.0), "anneal=1.0"), (dict(anneal=0), "anneal=0"),
 ])
 def test_bad_parameters_fail_before_any_data_is_loaded(tiny_data, kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -210,3 +211,32 @@ def test_a_concurrent_writers_good_entry_is_kept_and_a_stale_one_replaced(tiny_d
     cache.save(result, tmp_path)
     assert cache.load(small(), tmp_path) is not None
     assert [p.name for p in cached(tmp_path)] == [folder.name]      # no temporary folder left
+
+
+def test_the_annealing_phase_goes_on_from_the_best_epoch_at_the_lower_rate(tiny_data, monkeypatch):
+    plain = training.fit(small(max_epochs=30, patience=2, min_delta=0.01), progress=False)
+    rates = []
+    make = training.make_optimizer
+    monkeypatch.setattr(training, "make_optimizer", lambda model, lr, **kw: rates.append(lr) or make(model, lr, **kw))
+    annealed = training.fit(small(max_epochs=30, patience=2, min_delta=0.01, anneal=0.1), progress=False)
+    first = annealed.stopping["annealed_after"]
+    assert rates == [1e-3, pytest.approx(1e-4)]
+    timeless = lambda history: [{k: v for k, v in h.items() if k != "seconds"} for h in history]
+    assert first == len(plain.history) and timeless(annealed.history[:first]) == timeless(plain.history)   # phase 1
+    epochs = [h["epoch"] for h in annealed.history]
+    assert len(epochs) > first and epochs == list(range(1, len(epochs) + 1))
+    best = min(range(len(annealed.history)), key=lambda i: annealed.history[i]["val_loss"])
+    assert annealed.stopping["best_epoch"] == best + 1 and annealed.history[best]["val_loss"] <= min(
+        h["val_loss"] for h in plain.history)
+    x_val = training.training_data(annealed.config, "cpu")[1]
+    restored = training.evaluate(annealed.model, x_val, "bernoulli", sample=True)["loss"]
+    assert restored == pytest.approx(annealed.history[best]["val_loss"], rel=1e-5)   # the best epoch's weights
+
+
+def test_a_config_without_annealing_keeps_the_cache_key_it_had_before_the_field():
+    plain, annealed = small(), small(anneal=0.1)
+    assert "anneal" not in plain.to_dict() and annealed.to_dict()["anneal"] == 0.1
+    assert TrainConfig(**plain.to_dict()) == plain and TrainConfig(**annealed.to_dict()) == annealed
+    assert cache.cache_key(plain) == store.key_of({"config": {k: v for k, v in asdict(plain).items() if k != "anneal"},
+                                                   "cache_version": cache.CACHE_VERSION})
+    assert cache.cache_key(annealed) != cache.cache_key(plain)

@@ -253,17 +253,22 @@ def describe(m):
                 f"{m.fixed['n_layers']}, d_z = {m.axes['d_z'][0]}, {len(m.repeats)} repeats, each on {per_repeat} "
                 f"(10% validation){f'; at d_z = {figure} once more (first repeat, for figures)' if figure else ''}. "
                 f"Early stopping on the validation β-objective (patience {p['patience']}, cap {p['max_epochs']}, "
-                f"best epoch restored); batch {p['batch_size']}, Adam lr {p['lr']}.")
+                f"best epoch restored{annealing(p)}); batch {p['batch_size']}, Adam lr {p['lr']}.")
     grid = " × ".join(f"{len(v)} {k}" for k, v in m.axes.items())
     floor = m.floor
     floor = "" if math.isnan(floor) else f"; entropy floor of the test images: {floor:.1f} nats"
     return (f"{m.dataset}: {len(m.configs)} models ({len(m.repeats)} repeats × 2 models × {grid}). "
             f"Each repeat uses {per_repeat} (10% of them for validation). Training stops when the "
             f"validation loss has not fallen by {100 * p['min_delta']:g}% for {p['patience']} epochs "
-            f"(cap {p['max_epochs']}), best epoch restored; batch {p['batch_size']}, Adam lr {p['lr']}. "
+            f"(cap {p['max_epochs']}), best epoch restored{annealing(p)}; batch {p['batch_size']}, Adam lr {p['lr']}. "
             f"Test set: all {len(m.data.test_x)} images, used once. Likelihood: {m.info.likelihood}; "
             f"primary metric: test_recon (nats per image); smallest effect that matters: "
             f"{m.min_effect} nats per image{floor}.")
+
+
+def annealing(p):
+    """Protocol `p`'s annealing phase in words ('' when it has none)."""
+    return f"; then again from the best epoch at lr × {p['anneal']:g} under the same rule" if p.get("anneal") else ""
 
 
 def training_time(m):

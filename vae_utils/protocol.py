@@ -9,7 +9,7 @@ import yaml
 
 from . import paths
 
-TRAINING = ("n_train", "max_epochs", "patience", "min_delta", "batch_size", "lr", "seed")
+TRAINING = ("n_train", "max_epochs", "patience", "min_delta", "anneal", "batch_size", "lr", "seed")
 ANALYSIS = ("repeats", "min_effect", "alpha")   # independent repeats; smallest effect that matters
 FIELDS = TRAINING + ANALYSIS                    # (in the primary metric's units); test level
 

@@ -5,7 +5,8 @@ give it: the same initial weights, training indices and shuffling order (and, on
 the same noise), its own Adam state (Adam works element by element) and its own
 finiteness check. The loss is the sum of the members' losses, so each member's gradient is
 its own loss's. On CUDA the whole step (batch gather, forward, backward, fused Adam) is
-captured once in a CUDA graph and replayed, with no host sync inside an epoch.
+captured once in a CUDA graph and replayed, with no host sync inside an epoch. A config's
+annealing phase (`anneal`) is a second stack of the same members, as `training.anneal` gives it.
 """
 import math
 import time
@@ -17,10 +18,12 @@ from tqdm.auto import tqdm
 from .data import binarise_batch, binariser, config_split, load_dataset
 from .losses import loss_terms
 from .models import Output
-from .reproducibility import pick_device
+from .reproducibility import pick_device, seed_everything
 from .training import (
     EarlyStopping,
     FitResult,
+    anneal_seed,
+    annealed_stopping,
     epoch_record,
     init_model,
     make_optimizer,
@@ -122,7 +125,9 @@ class StackedAutoencoder(nn.Module):
 class StackedTrainer:
     """The stacked model, its optimizer and every member's data, trained one epoch at a time."""
 
-    def __init__(self, configs, data, device):
+    def __init__(self, configs, data, device, annealing=None):
+        """`annealing`: the members' models to go on from in their annealing phase (lr × anneal,
+        the phase's own streams, as `training.anneal`); None: a first phase from fresh models."""
         check_stackable(configs)
         first = configs[0]
         splits = [config_split(c, len(data.train_x)) for c in configs]
@@ -130,18 +135,22 @@ class StackedTrainer:
             raise ValueError("stacked configs need training and validation sets of equal sizes")
         self.configs, self.device, self.batch = configs, device, first.batch_size
         self.members, self.shufflers, self.noise = [], [], []
-        for c in configs:
-            model, shuffler = init_model(c)          # the same draws as `fit`
+        for i, c in enumerate(configs):
+            if annealing is None:
+                model, shuffler = init_model(c)          # the same draws as `fit`
+            else:
+                model, shuffler = annealing[i], seed_everything(anneal_seed(c))
             noise = torch.Generator(device)
             if device.type == "cpu":                           # `fit` samples from the global stream
                 noise.set_state(torch.get_rng_state())
             else:
-                noise.manual_seed(c.seed * 1000 + c.repeat)
+                noise.manual_seed(c.seed * 1000 + c.repeat if annealing is None else anneal_seed(c))
             self.members.append(model.to(device))
             self.shufflers.append(shuffler)
             self.noise.append(noise)
         self.model = StackedAutoencoder(self.members).to(device)
-        self.optimizer = make_optimizer(self.model, first.lr, capturable=device.type == "cuda")
+        self.lr = first.lr if annealing is None else first.lr * first.anneal
+        self.optimizer = make_optimizer(self.model, self.lr, capturable=device.type == "cuda")
         self.likelihood, self.d_z = first.likelihood, first.d_z
         self.beta = torch.tensor([float(c.beta) for c in configs], device=device)
         self.dynamic = data.train_p is not None       # binarised anew each batch (data.binarise_batch)
@@ -212,7 +221,7 @@ class StackedTrainer:
         if self.kind == "vae":
             self.model.prior_mean = self.model.prior_mean.index_select(0, idx)
             self.model.prior_std = self.model.prior_std.index_select(0, idx)
-        self.optimizer = make_optimizer(self.model, self.configs[0].lr, capturable=self.device.type == "cuda")
+        self.optimizer = make_optimizer(self.model, self.lr, capturable=self.device.type == "cuda")
         for param, state in zip(self.model.parameters(), states):
             if state:
                 self.optimizer.state[param] = {name: value if value.dim() == 0 else value.index_select(0, idx)
@@ -281,45 +290,70 @@ def check_stackable(configs):
         raise ValueError(f"stacked configs may differ only in {', '.join(STACKABLE_FIELDS)}")
 
 
+def train_phase(trainer, configs, members, histories, stoppers, failed, offsets, start, label, progress):
+    """Train `trainer`'s members (configs[k] for k in the stack's order) epoch by epoch until each
+    has stopped or failed, dropping finished ones from the stack; member k's epochs are numbered
+    from offsets[k] + 1, its records go to histories[k], its error to failed[k]."""
+    live = [configs.index(c) for c in trainer.configs]              # live[i]: config of position i
+    for epoch in tqdm(range(1, configs[0].max_epochs + 1), desc=label, leave=False, disable=not progress):
+        train = trainer.train_epoch().tolist()
+        trainer.model.write_back()
+        for i, k in enumerate(live):
+            number = offsets[k] + epoch
+            if not all(math.isfinite(v) for v in train[i]):
+                failed[k] = FloatingPointError(f"non-finite training loss at epoch {number} for {configs[k]}")
+                continue
+            histories[k].append(epoch_record(number, members[k], trainer.train_eval_x[i], trainer.val_x[i],
+                                             configs[k], train[i], time.perf_counter() - start))
+            stoppers[k].update(number, histories[k][-1]["val_loss"], members[k])
+        going = [i for i, k in enumerate(live) if k not in failed and not stoppers[k].stopped]
+        if not going:
+            return
+        if len(going) < len(live):
+            trainer.keep(going)
+            live = [live[i] for i in going]
+
+
 def fit_stacked(configs, device=None, progress=True):
     """Train `configs` as one stack; per config a FitResult as `fit` gives, or the error that
-    stopped it (FloatingPointError when its loss stopped being finite; the others go on)."""
+    stopped it (FloatingPointError when its loss stopped being finite; the others go on). A
+    config's annealing phase (`anneal`) is a second stack of the members that reached it."""
     for c in configs:
         c.validate()
     check_stackable(configs)
     device = pick_device(device)
     data = load_dataset(configs[0].dataset)
     trainer = StackedTrainer(configs, data, device)
-    histories, failed = [[] for _ in configs], {}
+    members, histories, failed = list(trainer.members), [[] for _ in configs], {}
     stoppers = [EarlyStopping(c.patience, c.min_delta) for c in configs]
-    members, live = list(trainer.members), list(range(len(configs)))   # live[i]: config of position i
     start = time.perf_counter()
     label = f"{len(configs)} stacked: {configs[0].label()}"
-    for epoch in tqdm(range(1, configs[0].max_epochs + 1), desc=label, leave=False, disable=not progress):
-        train = trainer.train_epoch().tolist()
-        trainer.model.write_back()
-        for i, k in enumerate(live):
-            if not all(math.isfinite(v) for v in train[i]):
-                failed[k] = FloatingPointError(f"non-finite training loss at epoch {epoch} for {configs[k]}")
-                continue
-            histories[k].append(epoch_record(epoch, members[k], trainer.train_eval_x[i], trainer.val_x[i],
-                                             configs[k], train[i], time.perf_counter() - start))
-            stoppers[k].update(epoch, histories[k][-1]["val_loss"], members[k])
-        going = [i for i, k in enumerate(live) if k not in failed and not stoppers[k].stopped]
-        if not going:
-            break
-        if len(going) < len(live):
-            trainer.keep(going)
-            live = [live[i] for i in going]
+    train_phase(trainer, configs, members, histories, stoppers, failed, [0] * len(configs), start, label, progress)
+    stopping = {}
+    for k, config in enumerate(configs):
+        if k not in failed:
+            stoppers[k].restore(members[k])
+            stopping[k] = stoppers[k].summary(len(histories[k]), config.max_epochs)
+    live = [k for k in range(len(configs)) if k not in failed]
+    if configs[0].anneal is not None and live:
+        first = [len(h) for h in histories]
+        second = {k: EarlyStopping.resumed(configs[k].patience, configs[k].min_delta, stopping[k]["best_epoch"],
+                                           min(h["val_loss"] for h in histories[k]), members[k], first[k])
+                  for k in live}
+        trainer = StackedTrainer([configs[k] for k in live], data, device, annealing=[members[k] for k in live])
+        train_phase(trainer, configs, members, histories, second, failed, first, start, f"{label} annealed", progress)
+        for k in live:
+            if k not in failed:
+                second[k].restore(members[k])
+                stopping[k] = annealed_stopping(stopping[k], second[k].summary(
+                    len(histories[k]), first[k] + configs[k].max_epochs), first[k])
     seconds = time.perf_counter() - start
     results = []
     for k, (config, member) in enumerate(zip(configs, members)):
         if k in failed:
             results.append(failed[k])
             continue
-        stoppers[k].restore(member)
         test = test_metrics(member, config, data.test_x)
         results.append(FitResult(member.cpu().eval(), config, histories[k], seconds / len(configs),
-                                 test, stack_size=len(configs),
-                                 stopping=stoppers[k].summary(len(histories[k]), config.max_epochs)))
+                                 test, stack_size=len(configs), stopping=stopping[k]))
     return results

@@ -2,7 +2,7 @@
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 from tqdm.auto import tqdm
@@ -29,6 +29,8 @@ class TrainConfig:
     min_delta: float = 1e-3         # a gain counts when it lowers the validation loss by this fraction
     batch_size: int = 100
     lr: float = 1e-3
+    anneal: float | None = None     # after early stopping, a second phase from the best epoch at lr × anneal
+                                    # until validation stops improving again; None: no second phase
     seed: int = 0                   # data seed; a repeat's init, order and noise use seed * 1000 + repeat
     repeat: int = 0                 # which independent repeat (data.repeat_indices)
     n_train: int | None = None      # images per repeat (disjoint blocks), or None: all, per-repeat order
@@ -57,13 +59,20 @@ class TrainConfig:
                 raise ValueError(f"{name}={value!r} is not allowed; it must be an integer >= 1")
         if not self.lr > 0:
             raise ValueError(f"lr={self.lr!r} is not allowed; it must be > 0")
+        if self.anneal is not None and not (isinstance(self.anneal, (int, float)) and 0 < self.anneal < 1):
+            raise ValueError(f"anneal={self.anneal!r} is not allowed; it must be None or a number in (0, 1)")
         if not 0 <= self.min_delta < 1:
             raise ValueError(f"min_delta={self.min_delta!r} is not allowed; it must be in [0, 1)")
         check_prior(self.model, self.d_z, self.prior_mean, self.prior_std)
         check_split(self.repeat, self.n_train)
 
     def to_dict(self):
-        return asdict(self)
+        """The fields, `anneal` only where it is set: a model trained before that field existed
+        keeps its cache key and its entry still matches."""
+        fields = asdict(self)
+        if fields["anneal"] is None:
+            del fields["anneal"]
+        return fields
 
     def label(self):
         return (f"{self.model.upper()} {self.dataset} L={self.n_layers} d_z={self.d_z} "
@@ -71,6 +80,11 @@ class TrainConfig:
 
 
 EVAL_NOISE_SEED = 12345     # sampled evaluations draw from their own seeded stream
+
+
+def anneal_seed(config):
+    """The seed of a config's annealing phase (its shuffling and noise), the same in both engines."""
+    return config.seed * 1000 + config.repeat + 7919
 
 
 @torch.no_grad()
@@ -167,6 +181,15 @@ class EarlyStopping:
             self.level, self.last_gain = loss, epoch
         self.stopped = epoch - self.last_gain >= self.patience
         return self.stopped
+
+    @classmethod
+    def resumed(cls, patience, min_delta, best_epoch, best_loss, model, epoch):
+        """A watcher for a further phase starting after `epoch`, holding `model` (the restored
+        best, of `best_epoch` and loss `best_loss`) as its best so far."""
+        stopper = cls(patience, min_delta)
+        stopper.best, stopper.best_epoch, stopper.level, stopper.last_gain = best_loss, best_epoch, best_loss, epoch
+        stopper.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return stopper
 
     def restore(self, model):
         if self.best_state is not None:
@@ -270,8 +293,53 @@ def fit(config, device=None, progress=True):
         epochs.set_postfix(loss=f"{train[0]:.2f}", val=f"{history[-1]['val_loss']:.2f}")
         if stopper.update(epoch, history[-1]["val_loss"], model):
             break
-    seconds = time.perf_counter() - start
     stopper.restore(model)
-    test = test_metrics(model, config, load_dataset(config.dataset).test_x)
-    return FitResult(model.cpu().eval(), config, history, seconds, test,
-                     stopping=stopper.summary(len(history), config.max_epochs))
+    return finish(FitResult(model.cpu().eval(), config, history, time.perf_counter() - start,
+                            stopping=stopper.summary(len(history), config.max_epochs)), device, progress)
+
+
+def finish(result, device=None, progress=True):
+    """A first phase's `result` (its best epoch restored) made final: its annealing phase when
+    its config has one (`anneal`), then its test metrics."""
+    if result.config.anneal is not None:
+        result = anneal(result, device, progress)
+    test = test_metrics(result.model, result.config, load_dataset(result.config.dataset).test_x)
+    return replace(result, test=test)
+
+
+def annealed_stopping(first, second, phase_one):
+    """The stopping record over both phases: `first` and `second` summaries, the second
+    phase starting after epoch `phase_one`."""
+    return {**second, "annealed_after": phase_one, "hit_cap": first["hit_cap"] or not second["stopped_early"]}
+
+
+def anneal(result, device=None, progress=True):
+    """The annealing phase: `result`'s model trained on from its restored best epoch with a
+    fresh Adam at lr × `config.anneal`, under the same stopping rule (at most `max_epochs` more
+    epochs), with its own seeded streams (`anneal_seed`); the history goes on, and the best
+    epoch of either phase is kept. `stacked.fit_stacked` runs the same phase as a stack."""
+    config, device = result.config, pick_device(device)
+    x_train, x_val, x_train_eval, binarise = training_data(config, device)
+    model = result.model.to(device)
+    generator = seed_everything(anneal_seed(config))
+    optimizer = make_optimizer(model, config.lr * config.anneal)
+    first = len(result.history)
+    stopper = EarlyStopping.resumed(config.patience, config.min_delta, result.stopping["best_epoch"],
+                                    min(h["val_loss"] for h in result.history), model, first)
+    history, start = list(result.history), time.perf_counter() - result.train_seconds
+    epochs = tqdm(range(first + 1, first + config.max_epochs + 1), desc=f"{config.label()} annealed", leave=False,
+                  **({} if progress else {"disable": True}))
+    for epoch in epochs:
+        train = train_epoch(model, optimizer, x_train, config.batch_size, generator,
+                            config.likelihood, config.beta, binarise)
+        if not all(math.isfinite(v) for v in train):
+            raise FloatingPointError(f"non-finite training loss at epoch {epoch} (annealing) for {config}")
+        history.append(epoch_record(epoch, model, x_train_eval, x_val, config, train,
+                                    time.perf_counter() - start))
+        if stopper.update(epoch, history[-1]["val_loss"], model):
+            break
+    stopper.restore(model)
+    stopping = annealed_stopping(result.stopping, stopper.summary(len(history), first + config.max_epochs),
+                                 first)
+    return replace(result, model=model.cpu().eval(), history=history,
+                   train_seconds=time.perf_counter() - start, stopping=stopping)
