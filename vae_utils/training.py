@@ -239,12 +239,19 @@ def training_data(config, device):
 def continue_training(result, epochs, lr, device=None):
     """Train a copy of `result`'s model (its restored best epoch) for `epochs` more epochs at
     learning rate `lr` on the same training images; (validation objective before, the lowest
-    after any of those epochs), in nats per image. The model in `result` is not changed."""
-    config = result.config
+    after any of those epochs), in nats per image. The model in `result` is not changed; the
+    shuffling and a VAE's noise come from the model's own seed, and the caller's stream is kept."""
     device = pick_device(device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(result.config.seed * 1000 + result.config.repeat + 104729)   # a stream of its own
+        return _continue(result, epochs, lr, device)
+
+
+def _continue(result, epochs, lr, device):
+    config = result.config
     x_train, x_val, _, binarise = training_data(config, device)
     model = copy.deepcopy(result.model).to(device)
-    generator = torch.Generator().manual_seed(config.seed * 1000 + config.repeat + 104729)   # a stream of its own
+    generator = torch.Generator().manual_seed(config.seed * 1000 + config.repeat + 104729)
     optimizer = make_optimizer(model, lr)
     sample = config.model == "vae"
     before = evaluate(model, x_val, config.likelihood, config.beta, sample=sample)["loss"]
