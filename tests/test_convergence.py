@@ -135,3 +135,20 @@ def test_continuing_a_vae_does_not_depend_on_the_callers_random_stream():
         torch.manual_seed(seed)
         assert torch.equal(after, torch.rand(1))
     assert gains[0] == gains[1]
+
+
+def test_several_continuation_streams_give_distinct_continuations_and_their_median():
+    # a VAE stopped early: each stream continues it with its own shuffling and noise, so the
+    # single gains differ; the check reports their median, and stream 0 is the one-stream check
+    config = TrainConfig(dataset="mnist", model="vae", n_layers=1, d_z=2, n_train=600, max_epochs=3)
+    results = {config: training.fit(config, device="cpu", progress=False)}
+    singles = [training.continue_training(results[config], 3, 1e-4, stream=s) for s in range(3)]
+    assert len({after for _, after in singles}) == 3 and len({before for before, _ in singles}) == 1
+    one = convergence.continuation_check(results, epochs=3)
+    three = convergence.continuation_check(results, epochs=3, streams=3)
+    gains = sorted(before - after for before, after in singles)
+    assert one["gain"].item() == singles[0][0] - singles[0][1] and "gain_min" not in one
+    assert three["gain"].item() == pytest.approx(gains[1])
+    assert (three["gain_min"].item(), three["gain_max"].item()) == pytest.approx((gains[0], gains[2]))
+    with pytest.raises(ValueError, match="streams=0 is not allowed"):
+        convergence.continuation_check(results, streams=0)

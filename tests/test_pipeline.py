@@ -41,6 +41,9 @@ def test_the_protocol_is_layered_all_then_dataset_then_overrides(project):
     assert set(protocol.training_fields(frey)) == set(protocol.TRAINING)
     with pytest.raises(ValueError, match="repeats=1 is not allowed"):
         protocol.load("quick", "mnist", {"repeats": 1})
+    for streams in (0, 1.5, True):
+        with pytest.raises(ValueError, match=f"continuation_streams={streams!r} is not allowed"):
+            protocol.load("quick", "mnist", {"continuation_streams": streams})
     with pytest.raises(ValueError, match=r"unknown field\(s\) \['epoch'\]"):
         protocol.load("quick", "mnist", {"epoch": 5})
     (project / "params" / "quick" / "protocol.yaml").write_text("all:\n  max_epochs: 3\nmnsit:\n  max_epochs: 1\n")

@@ -197,10 +197,11 @@ def add_codes(m, k=50):
 
 def add_continuation(m, repeats=(0,)):
     """`m` with the continuation check of its models of `repeats` (`convergence.continuation_check`:
-    more epochs from the best one at a lower learning rate must not gain much) in `continuation`,
+    more epochs from the best one at a lower learning rate must not gain much, the median over the
+    protocol's `continuation_streams` random streams) in `continuation`,
     and in its convergence table (rewritten, `convergence.with_continuation`): a model that fails
     is not converged, so its setting (or arm) is optimisation-limited and not counted."""
-    table = convergence.continuation_check(m.results, repeats)
+    table = convergence.continuation_check(m.results, repeats, streams=m.protocol["continuation_streams"])
     checked = convergence.with_continuation(m.convergence, table)
     return replace(m, continuation=table, convergence=m.out.table(checked, "convergence"))
 

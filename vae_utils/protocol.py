@@ -10,8 +10,10 @@ import yaml
 from . import paths
 
 TRAINING = ("n_train", "max_epochs", "patience", "min_delta", "anneal", "batch_size", "lr", "seed")
-ANALYSIS = ("repeats", "min_effect", "alpha")   # independent repeats; smallest effect that matters
-FIELDS = TRAINING + ANALYSIS                    # (in the primary metric's units); test level
+# independent repeats; smallest effect that matters (in the primary metric's units); test level;
+# random streams per model of the continuation check (its gain is their median)
+ANALYSIS = ("repeats", "min_effect", "alpha", "continuation_streams")
+FIELDS = TRAINING + ANALYSIS
 
 
 def training_fields(protocol):
@@ -89,6 +91,9 @@ def load(profile, dataset, overrides=None):
         merged.update(dry_overlay().get("protocol", {}))
     if not isinstance(merged["repeats"], int) or merged["repeats"] < 2:
         raise ValueError(f"repeats={merged['repeats']!r} is not allowed; it must be an integer >= 2")
+    streams = merged["continuation_streams"]
+    if not isinstance(streams, int) or isinstance(streams, bool) or streams < 1:
+        raise ValueError(f"continuation_streams={streams!r} is not allowed; it must be an integer >= 1")
     if not merged["min_effect"] > 0 or not 0 < merged["alpha"] < 1:
         raise ValueError(f"min_effect={merged['min_effect']!r} must be > 0 and alpha={merged['alpha']!r} in (0, 1)")
     return merged

@@ -236,22 +236,35 @@ def training_data(config, device):
             binariser(config, device) if dynamic else None)
 
 
-def continue_training(result, epochs, lr, device=None):
+CONTINUATION_SEED = 104729     # the continuation check's streams: a seed of their own per model and stream
+
+
+def continuation_seed(config, stream=0):
+    """The seed of continuation stream `stream` of `config`'s model (stream 0 is the first and,
+    with one stream, the only one)."""
+    return config.seed * 1000 + config.repeat + CONTINUATION_SEED + 1_000_003 * stream
+
+
+def continue_training(result, epochs, lr, device=None, stream=0):
     """Train a copy of `result`'s model (its restored best epoch) for `epochs` more epochs at
     learning rate `lr` on the same training images; (validation objective before, the lowest
     after any of those epochs), in nats per image. The model in `result` is not changed; the
-    shuffling and a VAE's noise come from the model's own seed, and the caller's stream is kept."""
+    shuffling and a VAE's noise come from the model's own seed and `stream` (`continuation_seed`),
+    and the caller's stream is kept."""
+    if not (isinstance(stream, int) and stream >= 0):
+        raise ValueError(f"stream={stream!r} is not allowed; it must be an integer >= 0")
     device = pick_device(device)
+    seed = continuation_seed(result.config, stream)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(result.config.seed * 1000 + result.config.repeat + 104729)   # a stream of its own
-        return _continue(result, epochs, lr, device)
+        torch.manual_seed(seed)   # a stream of its own
+        return _continue(result, epochs, lr, device, seed)
 
 
-def _continue(result, epochs, lr, device):
+def _continue(result, epochs, lr, device, seed):
     config = result.config
     x_train, x_val, _, binarise = training_data(config, device)
     model = copy.deepcopy(result.model).to(device)
-    generator = torch.Generator().manual_seed(config.seed * 1000 + config.repeat + 104729)
+    generator = torch.Generator().manual_seed(seed)
     optimizer = make_optimizer(model, lr)
     sample = config.model == "vae"
     before = evaluate(model, x_val, config.likelihood, config.beta, sample=sample)["loss"]
