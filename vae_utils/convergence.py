@@ -46,7 +46,7 @@ def continuation_check(results, repeats=(0,), epochs=CONTINUE_EPOCHS, lr_factor=
     `gain` is how far the validation objective fell (nats per image), the median over the streams,
     and the model passes when it is below `max_gain`. One row per model tried; with more than one
     stream, `gain_min` and `gain_max` give the spread of the single continuations."""
-    if not (isinstance(streams, int) and streams >= 1):
+    if not (isinstance(streams, int) and not isinstance(streams, bool) and streams >= 1):
         raise ValueError(f"streams={streams!r} is not allowed; it must be an integer >= 1")
     rows = []
     for config, result in results.items():

@@ -251,7 +251,7 @@ def continue_training(result, epochs, lr, device=None, stream=0):
     after any of those epochs), in nats per image. The model in `result` is not changed; the
     shuffling and a VAE's noise come from the model's own seed and `stream` (`continuation_seed`),
     and the caller's stream is kept."""
-    if not (isinstance(stream, int) and stream >= 0):
+    if not (isinstance(stream, int) and not isinstance(stream, bool) and stream >= 0):
         raise ValueError(f"stream={stream!r} is not allowed; it must be an integer >= 0")
     device = pick_device(device)
     seed = continuation_seed(result.config, stream)
