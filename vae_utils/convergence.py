@@ -12,7 +12,8 @@ MAX_GAIN = 0.005        # converged: the best validation loss fell by less than 
 PCA_TOLERANCE = 0.02    # converged linear AEs: their test MSE is at most 2% above PCA's, in every repeat
 CONTINUE_EPOCHS = 10    # the continuation check: this many more epochs from the restored best epoch,
 CONTINUE_LR_FACTOR = 0.1   # at the learning rate times this,
-MAX_CONTINUATION_GAIN = 0.25   # must lower the validation objective by less than this, nats per image
+CONTINUE_LEVEL_EPOCHS = 5  # the level it reaches: the mean validation objective of its last this many epochs,
+MAX_CONTINUATION_GAIN = 0.25   # must be below the best epoch's by less than this, nats per image
                                # (a quarter of the smallest effect that matters, 1 nat per image)
 
 
@@ -38,29 +39,42 @@ def convergence_table(results):
     return pd.DataFrame(rows)
 
 
+def continuation_level(curve, last=CONTINUE_LEVEL_EPOCHS):
+    """The level a continuation reached: the mean validation objective of its `last` epochs (the
+    lowest single epoch would pick out the luckiest of them, so a converged model whose objective
+    jitters from epoch to epoch would seem to gain)."""
+    if len(curve) < last:
+        raise ValueError(f"a continuation of {len(curve)} epoch(s) is too short; the level is the mean "
+                         f"of its last {last} epochs")
+    return float(np.mean(curve[-last:]))
+
+
 def continuation_check(results, repeats=(0,), epochs=CONTINUE_EPOCHS, lr_factor=CONTINUE_LR_FACTOR,
-                       max_gain=MAX_CONTINUATION_GAIN, streams=1):
+                       max_gain=MAX_CONTINUATION_GAIN, streams=1, last=CONTINUE_LEVEL_EPOCHS):
     """A convergence test that can fail: each model of `repeats` (default: the first, so every
     setting is tried) trained `epochs` more epochs from its restored best epoch at its learning
     rate times `lr_factor`, under each of `streams` random streams (shuffling and a VAE's noise);
-    `gain` is how far the validation objective fell (nats per image), the median over the streams,
-    and the model passes when it is below `max_gain`. One row per model tried; with more than one
-    stream, `gain_min` and `gain_max` give the spread of the single continuations."""
+    `gain` is how far below the best epoch's validation objective the continuation's level
+    (`continuation_level`: the mean of its `last` epochs) lies, nats per image, the median over
+    the streams (negative: it ended worse), and the model passes when it is below `max_gain`.
+    One row per model tried; with more than one stream, `gain_min` and `gain_max` give the spread
+    of the single continuations."""
     if not (isinstance(streams, int) and not isinstance(streams, bool) and streams >= 1):
         raise ValueError(f"streams={streams!r} is not allowed; it must be an integer >= 1")
     rows = []
     for config, result in results.items():
         if config.repeat not in repeats:
             continue
-        tried = np.array([continue_training(result, epochs, config.lr * lr_factor, stream=s) for s in range(streams)])
-        before, after, gains = tried[0, 0], float(np.median(tried[:, 1])), tried[:, 0] - tried[:, 1]
-        gain = before - after
+        tried = [continue_training(result, epochs, config.lr * lr_factor, stream=s) for s in range(streams)]
+        before = tried[0][0]
+        levels = np.array([continuation_level(curve, last) for _, curve in tried])
+        after = float(np.median(levels))
         row = {"model": config.model, "n_layers": config.n_layers, "d_z": config.d_z, "beta": config.beta,
                "train_images": images_per_repeat(config), "repeat": config.repeat, "val_before": before,
-               "val_after": after, "gain": gain}
+               "val_after": after, "gain": before - after}
         if streams > 1:
-            row.update(streams=streams, gain_min=float(gains.min()), gain_max=float(gains.max()))
-        rows.append({**row, "passes": bool(gain < max_gain)})
+            row.update(streams=streams, gain_min=float(before - levels.max()), gain_max=float(before - levels.min()))
+        rows.append({**row, "passes": bool(before - after < max_gain)})
     return pd.DataFrame(rows)
 
 

@@ -247,10 +247,10 @@ def continuation_seed(config, stream=0):
 
 def continue_training(result, epochs, lr, device=None, stream=0):
     """Train a copy of `result`'s model (its restored best epoch) for `epochs` more epochs at
-    learning rate `lr` on the same training images; (validation objective before, the lowest
-    after any of those epochs), in nats per image. The model in `result` is not changed; the
-    shuffling and a VAE's noise come from the model's own seed and `stream` (`continuation_seed`),
-    and the caller's stream is kept."""
+    learning rate `lr` on the same training images; (validation objective before, the list of
+    its values after each of those epochs), in nats per image. The model in `result` is not
+    changed; the shuffling and a VAE's noise come from the model's own seed and `stream`
+    (`continuation_seed`), and the caller's stream is kept."""
     if not (isinstance(stream, int) and not isinstance(stream, bool) and stream >= 0):
         raise ValueError(f"stream={stream!r} is not allowed; it must be an integer >= 0")
     device = pick_device(device)
@@ -268,11 +268,11 @@ def _continue(result, epochs, lr, device, seed):
     optimizer = make_optimizer(model, lr)
     sample = config.model == "vae"
     before = evaluate(model, x_val, config.likelihood, config.beta, sample=sample)["loss"]
-    best = before
+    curve = []
     for _ in range(epochs):
         train_epoch(model, optimizer, x_train, config.batch_size, generator, config.likelihood, config.beta, binarise)
-        best = min(best, evaluate(model, x_val, config.likelihood, config.beta, sample=sample)["loss"])
-    return before, best
+        curve.append(evaluate(model, x_val, config.likelihood, config.beta, sample=sample)["loss"])
+    return before, curve
 
 
 @dataclass
