@@ -142,12 +142,13 @@ def test_several_continuation_streams_give_distinct_continuations_and_their_medi
     # single gains differ; the check reports their median, and stream 0 is the one-stream check
     config = TrainConfig(dataset="mnist", model="vae", n_layers=1, d_z=2, n_train=600, max_epochs=3)
     results = {config: training.fit(config, device="cpu", progress=False)}
-    singles = [training.continue_training(results[config], 5, 1e-4, stream=s) for s in range(3)]
-    assert len({tuple(curve) for _, curve in singles}) == 3 and len({before for before, _ in singles}) == 1
+    before, curves = training.continue_training(results[config], 5, 1e-4, streams=3)
+    assert len({tuple(curve) for curve in curves}) == 3
+    assert training.continue_training(results[config], 5, 1e-4) == (before, curves[:1])   # stream 0 alone
     one = convergence.continuation_check(results, epochs=5)
     three = convergence.continuation_check(results, epochs=5, streams=3)
-    gains = sorted(before - convergence.continuation_level(curve) for before, curve in singles)
-    assert one["gain"].item() == singles[0][0] - convergence.continuation_level(singles[0][1]) and "gain_min" not in one
+    gains = sorted(before - convergence.continuation_level(curve) for curve in curves)
+    assert one["gain"].item() == before - convergence.continuation_level(curves[0]) and "gain_min" not in one
     assert three["gain"].item() == pytest.approx(gains[1])
     assert (three["gain_min"].item(), three["gain_max"].item()) == pytest.approx((gains[0], gains[2]))
     with pytest.raises(ValueError, match="streams=0 is not allowed"):
@@ -162,7 +163,7 @@ def test_the_continuation_is_judged_by_the_level_it_reaches_not_its_luckiest_epo
     # the Frey Face beta = 10 model of notebook 4 continued like the first curve: flat around
     # its best epoch (-614.84) with one epoch 1.3 nats lower, which the lowest epoch took for a gain
     config = TrainConfig(dataset="frey_face", model="vae", n_layers=2, d_z=5, beta=10.0)
-    monkeypatch.setattr(convergence, "continue_training", lambda result, epochs, lr, stream=0: (-614.84, curve))
+    monkeypatch.setattr(convergence, "continue_training", lambda result, epochs, lr, streams=1: (-614.84, [curve]))
     row = convergence.continuation_check({config: None}).iloc[0]
     assert row["passes"] == passes and row["val_after"] == pytest.approx(np.mean(curve[-5:]))
     assert -614.84 - min(curve) > convergence.MAX_CONTINUATION_GAIN   # the lowest epoch would fail both

@@ -65,9 +65,8 @@ def continuation_check(results, repeats=(0,), epochs=CONTINUE_EPOCHS, lr_factor=
     for config, result in results.items():
         if config.repeat not in repeats:
             continue
-        tried = [continue_training(result, epochs, config.lr * lr_factor, stream=s) for s in range(streams)]
-        before = tried[0][0]
-        levels = np.array([continuation_level(curve, last) for _, curve in tried])
+        before, curves = continue_training(result, epochs, config.lr * lr_factor, streams=streams)
+        levels = np.array([continuation_level(curve, last) for curve in curves])
         after = float(np.median(levels))
         row = {"model": config.model, "n_layers": config.n_layers, "d_z": config.d_z, "beta": config.beta,
                "train_images": images_per_repeat(config), "repeat": config.repeat, "val_before": before,

@@ -245,34 +245,34 @@ def continuation_seed(config, stream=0):
     return config.seed * 1000 + config.repeat + CONTINUATION_SEED + 1_000_003 * stream
 
 
-def continue_training(result, epochs, lr, device=None, stream=0):
-    """Train a copy of `result`'s model (its restored best epoch) for `epochs` more epochs at
-    learning rate `lr` on the same training images; (validation objective before, the list of
-    its values after each of those epochs), in nats per image. The model in `result` is not
-    changed; the shuffling and a VAE's noise come from the model's own seed and `stream`
-    (`continuation_seed`), and the caller's stream is kept."""
-    if not (isinstance(stream, int) and not isinstance(stream, bool) and stream >= 0):
-        raise ValueError(f"stream={stream!r} is not allowed; it must be an integer >= 0")
-    device = pick_device(device)
-    seed = continuation_seed(result.config, stream)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)   # a stream of its own
-        return _continue(result, epochs, lr, device, seed)
-
-
-def _continue(result, epochs, lr, device, seed):
-    config = result.config
+def continue_training(result, epochs, lr, device=None, streams=1):
+    """Train copies of `result`'s model (its restored best epoch) for `epochs` more epochs at
+    learning rate `lr` on the same training images, one per random stream; (validation objective
+    before, for each stream the list of its values after each of those epochs), in nats per image.
+    The model in `result` is not changed; each stream's shuffling and a VAE's noise come from the
+    model's own seed (`continuation_seed`), and the caller's stream is kept."""
+    config, device = result.config, pick_device(device)
     x_train, x_val, _, binarise = training_data(config, device)
-    model = copy.deepcopy(result.model).to(device)
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = make_optimizer(model, lr)
     sample = config.model == "vae"
-    before = evaluate(model, x_val, config.likelihood, config.beta, sample=sample)["loss"]
-    curve = []
-    for _ in range(epochs):
-        train_epoch(model, optimizer, x_train, config.batch_size, generator, config.likelihood, config.beta, binarise)
-        curve.append(evaluate(model, x_val, config.likelihood, config.beta, sample=sample)["loss"])
-    return before, curve
+    before = evaluate(copy.deepcopy(result.model).to(device), x_val, config.likelihood, config.beta,
+                      sample=sample)["loss"]
+    curves = []
+    for stream in range(streams):
+        seed = continuation_seed(config, stream)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)   # a stream of its own
+            model = copy.deepcopy(result.model).to(device)
+            generator = torch.Generator().manual_seed(seed)
+            if binarise is not None:   # dynamic binarisation: each stream from the same start
+                binarise = binariser(config, device)
+            optimizer = make_optimizer(model, lr)
+            curve = []
+            for _ in range(epochs):
+                train_epoch(model, optimizer, x_train, config.batch_size, generator, config.likelihood, config.beta,
+                            binarise)
+                curve.append(evaluate(model, x_val, config.likelihood, config.beta, sample=sample)["loss"])
+        curves.append(curve)
+    return before, curves
 
 
 @dataclass
