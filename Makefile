@@ -38,7 +38,7 @@ NBVAL_DIR := build/nbval
 LINTED    := vae_utils scripts tests benchmarks notebooks
 export TQDM_DISABLE ?= 1
 
-.PHONY: all help venv test unit nbval lint lab bench clean clean-cache check-params
+.PHONY: all help venv lock data test unit nbval lint lab bench clean clean-cache check-params .FORCE_RUN
 
 check-params: | $(STAMP) ## check every run's parameter and protocol files (names, types), before any training
 	@test -f $(PROTOCOL) || { echo "missing $(PROTOCOL) (the profile's training protocol)" >&2; exit 1; }
@@ -50,30 +50,49 @@ check-params: | $(STAMP) ## check every run's parameter and protocol files (name
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
 
-all: check-params $(OUT)/README.md ## run every notebook (PROFILE=default|quick|paper, or QUICK=1) into results/
+all: check-params data $(OUT)/README.md ## run every notebook (PROFILE=default|quick|paper, or QUICK=1; FORCE=1 reruns all) into results/
 	@echo "make all ($(PROFILE)): $(words $(EXECUTED)) notebook(s) up to date in $(NB_OUT)"
 
-venv: $(STAMP) ## build .venv from environment.yml (automatic when a target needs it)
+venv: $(STAMP) ## build .venv from requirements.lock, hash-checked (automatic when a target needs it)
 
-$(STAMP): environment.yml pyproject.toml scripts/env_to_pip.py
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) scripts/env_to_pip.py environment.yml > $(VENV)/requirements.txt
-	$(PY) -m pip install --quiet --progress-bar off --upgrade pip 2>&1 | { grep -v "^WARNING: Location" || true; }
-	$(PY) -m pip install --quiet --progress-bar off -r $(VENV)/requirements.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
-	$(PY) -m pip install --quiet --progress-bar off --no-deps -e . 2>&1 | { grep -v "^WARNING: Location" || true; }
-	$(PY) -c "import torch, torchvision, papermill, nbval, vae_utils; print('environment ready: torch', torch.__version__, 'torchvision', torchvision.__version__)"
-	touch $@
+# The recipe installs nothing when the venv was built from this very lock (a digest, not a date), so
+# a fresh clone beside a built .venv or a forced rerun never reinstalls it.
+$(STAMP): requirements.lock environment.yml pyproject.toml scripts/make_venv.sh
+	scripts/make_venv.sh $(VENV)
+
+UV := build/uv/bin/uv
+$(UV):
+	python3 -m venv build/uv
+	build/uv/bin/python -m pip install --quiet --progress-bar off 'uv==0.13.*' 2>&1 | { grep -v "^WARNING: Location" || true; }
+
+lock: $(UV) ## requirements.lock from environment.yml: every package pinned, with hashes (uv; needs PyPI)
+	python3 scripts/env_to_pip.py environment.yml > build/requirements.in
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes --no-header \
+	  build/requirements.in -o build/requirements.lock
+	{ echo "# requirements.lock: made by \`make lock\` from environment.yml; do not edit. \`make venv\` installs it with"; \
+	  echo "# pip --require-hashes. The sha256 of environment.yml's pins as pip requirements (scripts/env_to_pip.py):"; \
+	  echo "# $$(sha256sum < build/requirements.in | cut -d' ' -f1)"; cat build/requirements.lock; } > requirements.lock
+
+data: | $(STAMP) ## fetch MNIST, Fashion-MNIST and Frey Face into data/ and verify them (or verify $$VAE_DATA_DIR)
+	$(PY) -m vae_utils.fetch
 
 # The generated report: verdicts.csv and README.md from exactly this profile's runs (the
 # folder params/<profile> is a prerequisite so that a deleted parameter file counts as a change).
 $(OUT)/README.md: $(EXECUTED) scripts/report.py params/$(BASE) | $(STAMP)
 	$(PY) scripts/report.py $(PROFILE)
 
-# One executed notebook: rebuilt when the notebook, its parameters, the protocol or the library change
-# (by date; the run itself then skips when a digest of its inputs is unchanged: `make -B all FORCE=1`
-# re-executes everything); every run's files are checked first (order-only: never makes a run out of date).
+# One executed notebook: rebuilt when the notebook, its parameters, the protocol, the library or the
+# parameter files of the other runs on its dataset (they split α in its multiplicity families) change
+# (by date; the run itself then skips when a digest of its inputs is unchanged: `make all FORCE=1`
+# re-executes everything, and never rebuilds the environment); every run's files are checked and
+# the data fetched first (order-only: never makes a run out of date).
+dataset_of  = $(lastword $(subst --, ,$(1)))
+siblings_of = $(filter-out params/$(BASE)/$(1).yaml,$(wildcard params/$(BASE)/[0-9]*--$(call dataset_of,$(1)).yaml))
+sibling_notebooks = $(foreach s,$(call siblings_of,$(1)),$(call notebook_of,$(basename $(notdir $(s)))))
+FORCED := $(if $(filter 1,$(FORCE)),.FORCE_RUN)
+.FORCE_RUN: ;
 .SECONDEXPANSION:
-$(NB_OUT)/%.ipynb: $$(call notebook_of,$$*) params/$(BASE)/%.yaml $(PROTOCOL) $(DRY_DEPS) $(LIBRARY) | $(STAMP) check-params
+$(NB_OUT)/%.ipynb: $$(call notebook_of,$$*) params/$(BASE)/%.yaml $$(call siblings_of,$$*) $$(call sibling_notebooks,$$*) $(PROTOCOL) $(DRY_DEPS) $(LIBRARY) $(FORCED) | $(STAMP) check-params data
 	$(PY) scripts/run_notebook.py $(PROFILE) $* $(if $(filter 1,$(FORCE)),--force)
 
 test: lint unit nbval ## lint, unit tests of vae_utils, then nbval on every notebook (quick parameters)

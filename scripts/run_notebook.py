@@ -26,7 +26,6 @@ budgets of params/dry.yaml, with its own model cache, into results/profiles/<pro
 import argparse
 import ast
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -34,13 +33,15 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import papermill as pm
+from filelock import FileLock, Timeout
 
 from vae_utils import paths, protocol, runspec
-from vae_utils.reproducibility import package_versions, pick_device, write_run_metadata
+from vae_utils.progress import EVERY_ENV, FILE_ENV
 from vae_utils.runspec import notebook_of, run_file, runs_of, shown
 
 BUILD = paths.PROJECT_ROOT / "build"
@@ -62,6 +63,30 @@ def check_run(profile, run):
     return spec.notebook, spec.parameters, spec.protocol
 
 
+def check_profile(profile):
+    """Check every value of every run file of `profile` and of its protocol (and params/dry.yaml for
+    a dry run): one line per problem on stderr, naming file, field, value and what is allowed; the
+    exit status (0: all fine)."""
+    found = [str(p) for p in protocol.file_problems(profile)]
+    protocol_bad = bool(found)
+    for run in runs_of(profile):
+        found += runspec.problems(profile, run, protocol_checked=protocol_bad)
+    if paths.is_dry(profile):
+        try:
+            check_dry_parameters(profile)
+        except ValueError as err:
+            found.append(str(err))
+    found = list(dict.fromkeys(found))
+    for line in found:
+        print(line, file=sys.stderr)
+    if found:
+        print(f"run_notebook: {len(found)} problem(s) in the files of profile {profile}; nothing was run",
+              file=sys.stderr)
+        return 1
+    print(f"{len(runs_of(profile))} run(s) of profile {profile}: every value of their files checks out")
+    return 0
+
+
 def dry_environment(profile):
     """A dry run's data limit and model cache (its own, inside its results folder)."""
     if not paths.is_dry(profile):
@@ -75,8 +100,7 @@ def dry_environment(profile):
 def staging_lock():
     """Held while staging folders are cleaned or created, so that no run takes another's
     folder for a dead one in the moment between its creation and its own lock."""
-    with open(BUILD / ".staging.lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    with FileLock(BUILD / ".staging.lock"):
         yield
 
 
@@ -87,19 +111,16 @@ def remove_stale_staging():
         if not folder.is_dir():                              # not a staging folder: a stray file
             folder.unlink(missing_ok=True)
             continue
-        try:
-            fd = os.open(folder / ".lock", os.O_RDWR)        # never create it: a folder without
-        except OSError:                                      # one is an older layout or a dead run
-            shutil.rmtree(folder, ignore_errors=True)
+        if not (folder / ".lock").is_file():                 # never create it: a folder without
+            shutil.rmtree(folder, ignore_errors=True)        # one is an older layout or a dead run
             continue
+        lock = FileLock(folder / ".lock")
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            lock.acquire(timeout=0)
+        except Timeout:
             continue                                         # a live run
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
-        finally:
-            os.close(fd)
+        lock.release()                                       # no run can take it: we hold staging_lock
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -114,6 +135,34 @@ def signals_deferred(signals=(signal.SIGTERM, signal.SIGINT)):
             signal.signal(s, handler)
         for number in pending:
             signal.raise_signal(number)
+
+
+@contextlib.contextmanager
+def console_progress(run, path):
+    """While the block runs, print each line the kernel appends to `path` (`vae_utils.progress`) as
+    `run: line` on the console; the executed notebook never sees them."""
+    path.touch()
+    done = threading.Event()
+
+    def follow():
+        with open(path) as fh:
+            while True:
+                position = fh.tell()
+                line = fh.readline()
+                if line.endswith("\n"):
+                    print(f"{run}: {line.rstrip()}", flush=True)
+                    continue
+                fh.seek(position)                      # nothing, or half a line: wait for the rest
+                if done.is_set():
+                    return
+                done.wait(0.5)
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=10)
 
 
 def published(profile, run, kind="notebooks", suffix=".ipynb"):
@@ -146,19 +195,35 @@ def code_digest(path):
     return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
 
 
+def sibling_plans(profile, run):
+    """{run: {claim: rows}} of every other run of `profile` on `run`'s dataset: what the α split of
+    `run`'s multiplicity families reads (`families.family_tests`), so an input of its verdicts."""
+    from vae_utils import families  # torch: not for --check
+
+    if "--" not in run:
+        return {}
+    dataset = run.split("--")[-1]
+    return {other: families.planned(runspec.resolve(profile, other)) for other in runs_of(profile)
+            if other != run and other.endswith(f"--{dataset}")}
+
+
 def inputs_digest(profile, run, notebook):
     """sha256 of everything a run's results depend on: the notebook's cells and their tags (not
     their outputs), the run's parameter file, the profile's protocol and params/dry.yaml for a dry
-    run (as parsed: comments do not count), the code of vae_utils/*.py and of this script (comments
-    and docstrings do not count), the versions of the packages and the device."""
+    run (as parsed: comments do not count), the rows the other runs on its dataset plan to test
+    (`sibling_plans`), the code of vae_utils/*.py and of this script (comments and docstrings do
+    not count), the versions of the packages and the device."""
     cells = [(c["cell_type"], c["source"], c.get("metadata", {}).get("tags", []))
              for c in json.loads(notebook.read_text())["cells"]]
     files = [run_file(profile, run), protocol.protocol_file(profile)]
     if paths.is_dry(profile):
         files.append(protocol.dry_file())
+    from vae_utils.reproducibility import package_versions, pick_device  # torch: not for --check
+
     code = sorted((paths.PROJECT_ROOT / "vae_utils").glob("*.py")) + [Path(__file__).resolve()]
     parts = {"cells": cells,
              "files": {str(shown(f)): protocol.read_yaml(f, "an input of the run") for f in files},
+             "siblings": sibling_plans(profile, run),
              "code": {f.name: code_digest(f) for f in code},
              "versions": package_versions(), "device": pick_device().type}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
@@ -192,27 +257,31 @@ def execute(profile, run, prepare_only=None, force=False):
     with staging_lock():
         remove_stale_staging()
         work = Path(tempfile.mkdtemp(prefix=f"run-{run}-", dir=BUILD))
-        lock = open(work / ".lock", "a")
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        lock = FileLock(work / ".lock")
+        lock.acquire()
     stage, events = work / "outputs", work / "events.log"
     saved = dict(os.environ)
     os.environ.setdefault("TQDM_DISABLE", "1")
     os.environ.pop("VAE_DATA_LIMIT", None)          # only a dry run loads a cut of the data
     absolute_environment()
     dry = dry_environment(profile)
-    os.environ.update({paths.STAGE_ENV: str(stage), **dry})
+    os.environ.update({paths.STAGE_ENV: str(stage), **dry, FILE_ENV: str(work / "progress.log")})
+    os.environ.setdefault(EVERY_ENV, "5" if sys.stdout.isatty() else "0")   # CI: a line per stack and phase
     try:
         tmp = work / f"{run}.ipynb"
         start = time.perf_counter()
+        print(f"{run} ({profile}): running {notebook.name}", flush=True)
         try:
             # --log-level=ERROR: no "Kernel is running over TCP without encryption" in every run
-            pm.execute_notebook(str(notebook), str(tmp), parameters=params, cwd=str(notebook.parent),
-                                extra_arguments=["--log-level=ERROR"], **quiet)
+            with console_progress(run, work / "progress.log"):
+                pm.execute_notebook(str(notebook), str(tmp), parameters=params, cwd=str(notebook.parent),
+                                    extra_arguments=["--log-level=ERROR"], **quiet)
         finally:
             lines = events.read_text().splitlines() if events.exists() else []
             for line in lines:
                 print(f"{run}: {line}", file=sys.stderr)
         seconds = time.perf_counter() - start
+        from vae_utils.reproducibility import write_run_metadata
         write_run_metadata(paths.output_dir(profile, "metadata") / f"{run}.json", notebook=notebook.name,
                            profile=profile, parameters=params, protocol=used_protocol,
                            wall_seconds=round(seconds, 1), cache_events=lines,
@@ -222,8 +291,8 @@ def execute(profile, run, prepare_only=None, force=False):
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        lock.release()
         shutil.rmtree(work, ignore_errors=True)
-        lock.close()
     return seconds
 
 
@@ -245,12 +314,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # a killed run unwinds through cleanup
     try:
         if args.check:
-            for run in runs_of(args.profile):
-                check_run(args.profile, run)
-            if paths.is_dry(args.profile):
-                check_dry_parameters(args.profile)
-            print(f"{len(runs_of(args.profile))} run(s) of profile {args.profile}: parameter files check out")
-            return
+            sys.exit(check_profile(args.profile))
         if not args.run:
             parser.error("name a RUN, or pass --check")
         seconds = execute(args.profile, args.run, args.prepare_only, args.force)

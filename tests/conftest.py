@@ -1,7 +1,10 @@
 import gzip
 import importlib.util
 import os
+import shutil
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +76,21 @@ def project(tmp_path, monkeypatch):
         "frey_face:\n  n_train: null\n  max_epochs: 9\n")
     monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A copy of the repository's code, notebooks and parameter files."""
+    copy = tmp_path / "repo"
+    for name in ("vae_utils", "scripts", "notebooks", "params"):
+        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+@pytest.fixture
+def run_notebook():
+    """scripts/run_notebook.py of a copied repository (`repo`), run in a process of its own."""
+    def run(repo, *args):
+        return subprocess.run([sys.executable, str(repo / "scripts" / "run_notebook.py"), *args], capture_output=True,
+                              text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo)}, timeout=120)
+    return run

@@ -107,7 +107,7 @@ def test_a_two_sided_claim_is_yes_either_way_and_never_no():
     ("frey_face", [6000, None], "dataset='frey_face'"),
     ("mnist", [12000, 6000], "ascending"),
     ("mnist", [None, 6000], "must come last"),
-    ("mnist", [6000], "at least two"),
+    ("mnist", [6000], "at least 2 value"),
 ])
 def test_a_grid_the_notebook_cannot_use_is_refused_naming_what_is_wrong(dataset, sizes, wrong):
     with pytest.raises(ValueError, match=wrong):

@@ -1,5 +1,6 @@
 """The Makefile's helpers: dependency pins from environment.yml, and safe notebook runs."""
 import ast
+import hashlib
 import json
 import re
 import subprocess
@@ -39,10 +40,10 @@ def test_the_protocol_is_layered_all_then_dataset_then_overrides(project):
     frey = protocol.load("quick", "frey_face", {"seed": 5})
     assert (frey["max_epochs"], frey["n_train"], frey["seed"], frey["repeats"]) == (9, None, 5, 2)
     assert set(protocol.training_fields(frey)) == set(protocol.TRAINING)
-    with pytest.raises(ValueError, match="repeats=1 is not allowed"):
+    with pytest.raises(ValueError, match="repeats: 1 is not allowed"):
         protocol.load("quick", "mnist", {"repeats": 1})
     for streams in (0, 1.5, True):
-        with pytest.raises(ValueError, match=f"continuation_streams={streams!r} is not allowed"):
+        with pytest.raises(ValueError, match=f"continuation_streams: {streams!r} is not allowed"):
             protocol.load("quick", "mnist", {"continuation_streams": streams})
     with pytest.raises(ValueError, match=r"unknown field\(s\) \['epoch'\]"):
         protocol.load("quick", "mnist", {"epoch": 5})
@@ -159,3 +160,24 @@ def test_papermill_reads_every_parameter_of_every_notebook(notebook):
                 for t in node.targets if isinstance(t, ast.Name)}
     declared = set(papermill.inspect_notebook(str(notebook)))
     assert assigned and assigned == declared, f"papermill cannot read {sorted(assigned - declared)}"
+
+
+def test_the_lock_is_made_from_todays_environment_and_pins_every_package_with_hashes(load_script):
+    env_to_pip = load_script("env_to_pip")
+    reqs = env_to_pip.pip_requirements((ROOT / "environment.yml").read_text())
+    lock = (ROOT / "requirements.lock").read_text()
+    digest = hashlib.sha256(("\n".join(reqs) + "\n").encode()).hexdigest()
+    assert lock.splitlines()[2] == f"# {digest}", "environment.yml changed after the lock was made: run make lock"
+    blocks = re.findall(r"^([A-Za-z0-9_.\-]+)==(\S+)(.*?)(?=^[A-Za-z]|\Z)", lock, re.M | re.S)
+    pinned = {name.lower().replace("_", "-") for name, _, _ in blocks}
+    assert len(blocks) > 100 and all("--hash=sha256:" in rest for _, _, rest in blocks)
+    assert {r.split("==")[0].lower() for r in reqs} <= pinned
+
+
+def test_a_forced_rerun_reruns_every_run_and_never_rebuilds_the_environment():
+    out = subprocess.run(["make", "-n", "all", "QUICK=1", "FORCE=1"], cwd=ROOT, capture_output=True, text=True).stdout
+    runs = sorted(p.stem for p in (ROOT / "params" / "quick").glob("[0-9]*.yaml"))
+    assert all(f"run_notebook.py quick {run} --force" in out for run in runs)
+    assert "make_venv.sh" not in out
+    again = subprocess.run(["bash", "scripts/make_venv.sh"], cwd=ROOT, capture_output=True, text=True)
+    assert again.returncode == 0 and "already built from this requirements.lock" in again.stdout   # a digest

@@ -147,11 +147,11 @@ def test_a_staging_folder_being_created_is_not_taken_for_a_dead_one(tmp_path, mo
     (tmp_path / "build").mkdir()
     young = tmp_path / "build" / "run-a-1"
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, os, sys, time\n"
-        f"fh = open({str(tmp_path / 'build' / '.staging.lock')!r}, 'a'); fcntl.flock(fh, fcntl.LOCK_EX)\n"
+        "import os, sys, time\nfrom filelock import FileLock\n"
+        f"fh = FileLock({str(tmp_path / 'build' / '.staging.lock')!r}); fh.acquire()\n"
         f"os.mkdir({str(young)!r}); print('made', flush=True); time.sleep(1.5)\n"
-        f"lock = open({str(young / '.lock')!r}, 'a'); fcntl.flock(lock, fcntl.LOCK_EX)\n"
-        "fh.close(); print('locked', flush=True); time.sleep(30)\n")], stdout=subprocess.PIPE, text=True)
+        f"lock = FileLock({str(young / '.lock')!r}); lock.acquire()\n"
+        "fh.release(); print('locked', flush=True); time.sleep(30)\n")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "made"
         with run_notebook.staging_lock():                # waits until the folder is locked by its run
@@ -209,3 +209,36 @@ def test_relative_data_and_cache_folders_reach_the_kernel_as_absolute_paths(proj
     (project / "params" / "quick" / "09_x--mnist.yaml").write_text("x: 2\n")
     assert run_notebook.execute("quick", "09_x--mnist") is not None
     assert os.environ["VAE_DATA_DIR"] == "shared/data"          # the caller's environment is restored
+
+
+def test_a_sibling_run_file_that_changes_the_alpha_split_reruns_the_runs_on_its_dataset(repo, load_script,
+                                                                                         monkeypatch):
+    """The α split of a run's families reads the other runs' files on its dataset: they are inputs
+    of its digest (when their planned rows change) and prerequisites of its Make target."""
+    for name in ("Makefile", "requirements.lock", "environment.yml", "pyproject.toml"):
+        shutil.copy(ROOT / name, repo / name)
+    monkeypatch.setattr(paths, "PROJECT_ROOT", repo)
+    run_notebook = load_script("run_notebook")
+    run, notebook = "02_ae_vs_vae_depth--mnist", repo / "notebooks" / "02_ae_vs_vae_depth.ipynb"
+    sibling, other = (repo / "params" / "quick" / f"{n}.yaml" for n in ("03_ae_vs_vae_latent_dim--mnist",
+                                                                         "03_ae_vs_vae_latent_dim--fashion_mnist"))
+    before = run_notebook.inputs_digest("quick", run, notebook)
+    other.write_text(other.read_text().replace("d_z_list: [2, 3, 5]", "d_z_list: [2, 3, 5, 10]"))
+    sibling.write_text(sibling.read_text() + "# a comment\n")
+    assert run_notebook.inputs_digest("quick", run, notebook) == before      # not its dataset; a comment
+    assert "d_z_list: [2, 3, 5]" in sibling.read_text()
+    sibling.write_text(sibling.read_text().replace("d_z_list: [2, 3, 5]", "d_z_list: [2, 3, 5, 10]"))
+    assert run_notebook.inputs_digest("quick", run, notebook) != before      # claim 1 on MNIST: one more row
+
+    target = repo / "results" / "profiles" / "quick" / "notebooks" / f"{run}.ipynb"
+    target.parent.mkdir(parents=True)
+    target.touch()
+    now = time.time()
+    os.utime(target, (now + 100, now + 100))
+    dry = lambda: subprocess.run(["make", "-n", "QUICK=1", str(target.relative_to(repo))], cwd=repo,
+                                 capture_output=True, text=True).stdout
+    assert f"run_notebook.py quick {run}" not in dry()
+    os.utime(other, (now + 200, now + 200))                                  # another dataset's file: no
+    assert f"run_notebook.py quick {run}" not in dry()
+    os.utime(sibling, (now + 200, now + 200))
+    assert f"run_notebook.py quick {run}" in dry()

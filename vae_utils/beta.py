@@ -5,27 +5,18 @@ reference (`measure.beta_grid`), for the study's claims 3–5 (AE-likeness, clus
 (nats per image), in every notebook alike: β = 1 is the plain VAE, β = 0 the AE's objective
 with a stochastic encoder.
 """
-import math
 
-from . import judge
-from .data import dataset_info
+from . import judge, rules
 
 AE, CLAIMS = judge.AE, judge.CLAIMS
-CLAIM_KEYS = ("ae_like", "vae_like", "clusters", "generates")   # the claims a run may test (`CLAIMS`)
+CLAIM_KEYS = rules.CLAIM_KEYS   # the claims a run may test (`CLAIMS`)
 
 
 def check_claims(claims, betas, ae_like_betas, vae_like_betas, dataset):
     """ValueError naming an unknown claim, a β of claim 3 that is not in `betas`, or a clustering
-    claim on unlabelled data, before any training."""
-    unknown = sorted(set(claims) - set(CLAIM_KEYS))
-    if unknown:
-        raise ValueError(f"claims={claims}: unknown {unknown}; allowed: {', '.join(CLAIM_KEYS)}")
-    named = set(ae_like_betas * ("ae_like" in claims) + vae_like_betas * ("vae_like" in claims))
-    missing = sorted(named - set(betas))
-    if missing:
-        raise ValueError(f"ae_like_betas/vae_like_betas name β values {missing} that are not in betas={betas}")
-    if "clusters" in claims and dataset_info(dataset).class_names is None:
-        raise ValueError(f"claims includes 'clusters', but {dataset} has no labels; drop it for this dataset")
+    claim on unlabelled data, before any training (`rules.claims_problems`)."""
+    for field, value, allowed in rules.claims_problems(claims, betas, ae_like_betas, vae_like_betas, dataset):
+        raise ValueError(f"{field}={value!r} is not allowed; {allowed}")
 
 
 def posterior_noise(summary, betas, dataset):
@@ -49,16 +40,11 @@ def posterior_noise(summary, betas, dataset):
 
 def check_betas(betas):
     """ValueError unless `betas` are distinct finite numbers ≥ 0 that include 1 (the plain VAE)."""
-    if not betas or any(not (isinstance(b, (int, float)) and math.isfinite(b) and b >= 0) for b in betas):
-        raise ValueError(f"betas={betas!r} is not allowed; it must be a non-empty list of finite numbers >= 0")
-    if len(set(betas)) != len(betas) or 1 not in betas:
-        raise ValueError(f"betas={betas!r} is not allowed; the values must be distinct and include 1 (the plain VAE)")
-
-
-GENERATION_METRICS = ("frechet", "kid")    # claim 5's primary metric: Fréchet or kernel distance
+    problem = rules.betas_problem(betas)
+    if problem:
+        raise ValueError(f"betas={betas!r} is not allowed; {problem}")
 
 
 def check_generation_metric(metric):
     """ValueError unless `metric` is one claim 5 can be judged on."""
-    if metric not in GENERATION_METRICS:
-        raise ValueError(f"generation_metric={metric!r} is not allowed; allowed: {', '.join(GENERATION_METRICS)}")
+    rules.check_value("generation_metric", metric, rules.PARAMETERS)

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torchvision import datasets as tv_datasets
-from torchvision.datasets.utils import check_integrity, download_url
+from torchvision.datasets.utils import check_integrity
 
+from .datasets import DATASETS, DatasetInfo, dataset_info  # noqa: F401  (the registry, re-exported)
+from .fetch import FREY_FILE, FREY_MD5, FREY_URL, DataError, data_files, ensure  # noqa: F401
 from .paths import PROJECT_ROOT, data_dir, data_limit
 
 TORCHVISION = {"mnist": tv_datasets.MNIST, "fashion_mnist": tv_datasets.FashionMNIST}
-FREY_URL = "https://cs.nyu.edu/~roweis/data/frey_rawface.mat"
-FREY_FILE = "frey_rawface.mat"
-FREY_MD5 = "5aeb024d42b8a6091f30e5eb18c8a48d"
 FREY_TEST_FRACTION = 0.1
 FREY_SPLIT_SEED = 0
 BINARISE_SEEDS = {"train": 101, "test": 102}   # the fixed binarisations of binarized_mnist
@@ -29,40 +28,6 @@ FREY_GAP = 10            # frames dropped on each side of a test block, so no tr
 # Bumped when a dataset's images or split change, so cached models of the old data are not reused.
 DATA_VERSIONS = {"frey_face": 3}    # 2: contiguous split with gaps, dequantised pixels; 3: validation blocks too
 VIDEO = {"frey_face"}    # frames of one video: validation, like test, is whole blocks of frames with gaps
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What the code knows about a dataset before loading it: the one place for these facts."""
-    name: str
-    image_shape: tuple
-    likelihood: str                 # the default reconstruction likelihood
-    class_names: tuple | None       # None: unlabelled
-
-    @property
-    def d_x(self):
-        return self.image_shape[0] * self.image_shape[1]
-
-
-DATASETS = {
-    "mnist": DatasetInfo("mnist", (28, 28), "bernoulli", tuple(str(i) for i in range(10))),
-    "fashion_mnist": DatasetInfo("fashion_mnist", (28, 28), "bernoulli",
-                                 ("T-shirt", "Trouser", "Pullover", "Dress", "Coat",
-                                  "Sandal", "Shirt", "Sneaker", "Bag", "Boot")),
-    "frey_face": DatasetInfo("frey_face", (28, 20), "gaussian", None),
-    "binarized_mnist": DatasetInfo("binarized_mnist", (28, 28), "bernoulli", tuple(str(i) for i in range(10))),
-}
-
-
-def dataset_info(name):
-    """The registry entry of `name`; ValueError naming the allowed datasets otherwise."""
-    if name not in DATASETS:
-        raise ValueError(f"dataset={name!r} is not known; allowed: {', '.join(DATASETS)}")
-    return DATASETS[name]
-
-
-class DataError(RuntimeError):
-    """Data files are missing, cannot be fetched, or are corrupted."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +66,12 @@ def torchvision_root(cls):
         if all((raw / os.path.splitext(name)[0]).exists() for name in names):
             return root                                   # already extracted there
         target = mirror if os.environ.get("VAE_DATA_DIR") else root     # never write into VAE_DATA_DIR
-        cls(str(target), train=True, download=True)      # fetch the missing archives
+        for file in data_files([{"MNIST": "mnist", "FashionMNIST": "fashion_mnist"}[cls.__name__]]):
+            if not (raw / file.path.rsplit("/", 1)[-1]).exists():
+                ensure(file, target)                      # atomic, md5-checked (vae_utils.fetch)
+        for name in names:                                # the ones VAE_DATA_DIR has, linked beside them
+            if (raw / name).exists() and not (target / cls.__name__ / "raw" / name).exists():
+                (target / cls.__name__ / "raw" / name).symlink_to((raw / name).resolve())
         return target
     mirror_raw = mirror / cls.__name__ / "raw"
     mirror_raw.mkdir(parents=True, exist_ok=True)
@@ -136,12 +106,10 @@ def _load_frey_face():
     path = folder / FREY_FILE
     if not path.exists():
         try:
-            download_url(FREY_URL, str(folder), FREY_FILE, FREY_MD5)
-        except OSError as err:
-            raise DataError(
-                f"frey_face: {path} is missing and could not be downloaded from {FREY_URL}; "
-                f"expected file: FreyFace/{FREY_FILE} under VAE_DATA_DIR ({data_dir()}) ({err})"
-            ) from err
+            ensure(data_files(["frey_face"])[0])          # atomic, md5-checked (vae_utils.fetch)
+        except DataError as err:
+            raise DataError(f"frey_face: {path} is missing and could not be fetched; expected file: "
+                            f"FreyFace/{FREY_FILE} under VAE_DATA_DIR ({data_dir()}) ({err})") from err
     if not check_integrity(str(path), FREY_MD5):
         raise DataError(f"{path} is corrupted (md5 is not {FREY_MD5}); delete it to download it again")
     from scipy.io import loadmat

@@ -10,12 +10,12 @@ from dataclasses import replace
 
 import pandas as pd
 
-from . import families, judge, latents, stats
+from . import families, judge, latents, rules, stats
 from .data import VAL_FRACTION, config_split
 from .judge import SIZE, VIEW, own_size, shared_metrics
 from .training import evaluate
 
-DATASETS = ("mnist", "fashion_mnist")
+DATASETS = rules.NOTEBOOK_DATASETS["06_data_size"]
 TRAIN_EVAL_IMAGES = 5000        # training images per model on which its training reconstruction is measured
 
 
@@ -24,12 +24,9 @@ def check_grid(dataset, sizes):
     if dataset not in DATASETS:
         raise ValueError(f"dataset={dataset!r} is not allowed here; allowed: {', '.join(DATASETS)} "
                          f"(labelled, for claim 4)")
-    known = [s for s in sizes if s is not None]
-    if len(set(sizes)) != len(sizes) or len(sizes) < 2 or known != sorted(known):
-        raise ValueError(f"n_train_list={sizes!r} is not allowed; it must hold at least two different sizes, "
-                         f"ascending, optionally ending with None (the whole training set)")
-    if None in sizes[:-1]:
-        raise ValueError(f"n_train_list={sizes!r}: None (the whole training set) must come last")
+    problem = rules.sizes_problem(sizes)
+    if problem:
+        raise ValueError(f"n_train_list={sizes!r} is not allowed; {problem}")
 
 
 def add_training_reconstruction(m):

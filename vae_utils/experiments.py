@@ -1,9 +1,8 @@
 """Grids of training configs, trained (stacked where they can be) or loaded from the cache."""
 import itertools
 
-from tqdm.auto import tqdm
-
 from . import cache, store
+from .progress import TrainingProgress, note
 from .reproducibility import pick_device
 from .stacked import fit_stacked, stack_groups
 from .training import TrainConfig, fit
@@ -41,6 +40,7 @@ def run_all(configs, device=None, max_stack=None):
     configs = unique(configs)
     results = {c: cache.load(c) for c in configs}
     missing = [c for c, r in results.items() if r is None]
+    note(f"{len(configs) - len(missing)} of {len(configs)} model(s) loaded from the cache")
     locks, errors = {}, []
     try:
         for c in missing:
@@ -50,11 +50,11 @@ def run_all(configs, device=None, max_stack=None):
         for c in mine:                    # finished by another process between our look and our lock
             results[c] = cache.load(c)
         errors += _train([c for c in mine if results[c] is None], results, device, max_stack,
-                         saved=lambda c: locks.pop(c).close())   # a waiting run may load it now
+                         saved=lambda c: locks.pop(c).release())   # a waiting run may load it now
     finally:
         for lock in locks.values():
             if lock is not None:
-                lock.close()
+                lock.release()
     for c in theirs:                      # wait for the other process; train what it did not leave
         with store.key_lock(cache.cache_key(c)):
             results[c] = cache.load(c)
@@ -70,19 +70,26 @@ def _train(configs, results, device, max_stack, saved=None):
     the errors, in order."""
     errors = []
     groups = stack_groups(configs, max_stack or default_stack_size(device))
-    for group in tqdm(groups, desc="stacks"):    # silenced by TQDM_DISABLE=1 (make, CI)
-        if len(group) == 1:
-            outcomes = [fit(group[0], device=device, progress=False)]
-        else:
-            outcomes = fit_stacked(group, device=device, progress=False)
-        for config, outcome in zip(group, outcomes):
-            if isinstance(outcome, Exception):
-                errors.append(outcome)
-                continue
-            cache.save(outcome)
-            results[config] = outcome
-            if saved:
-                saved(config)
+    note(f"training {len(configs)} model(s) in {len(groups)} stack(s)")
+    progress = TrainingProgress(groups)
+    try:
+        for i, group in enumerate(groups):
+            progress.stack(i, group, group[0].max_epochs)
+            if len(group) == 1:
+                outcomes = [fit(group[0], device=device, progress=False, on_epoch=progress.epoch)]
+            else:
+                outcomes = fit_stacked(group, device=device, progress=False, on_epoch=progress.epoch)
+            progress.stack_done()
+            for config, outcome in zip(group, outcomes):
+                if isinstance(outcome, Exception):
+                    errors.append(outcome)
+                    continue
+                cache.save(outcome)
+                results[config] = outcome
+                if saved:
+                    saved(config)
+    finally:
+        progress.close()
     return errors
 
 

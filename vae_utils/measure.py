@@ -19,6 +19,7 @@ from .data import config_split, dataset_info, entropy_floor, load_dataset
 from .likelihood import importance_weighted_bound
 from .losses import scale_of
 from .outputs import Outputs
+from .progress import note
 
 AE, SIZE = judge.AE, judge.SIZE
 
@@ -117,6 +118,7 @@ def ae_vs_vae(notebook, profile, dataset, axes, overrides=None, iw_samples=50, *
     data = load_dataset(dataset)
     results, _ = _trained(configs)
     out = Outputs(profile, notebook, dataset)
+    note(f"measuring {len(results)} model(s) on the test set")
     runs = tables.results_table(results)
     runs["test_recon_excess"] = runs["test_recon"] - floor_of(dataset, data)
     if iw_samples:
@@ -177,6 +179,7 @@ def add_codes(m, k=50):
     the codes (`clusters`: one row per model and view, raw and active units standardised).
     Writes <tag>-runs.csv and <tag>-clusters.csv."""
     rows, clusters = [], []
+    note(f"measuring the codes of {len(m.results)} model(s){' (clustering too)' if m.labelled else ''}")
     for config, result in m.results.items():
         means, stds = latents.posterior(result.model, m.data.test_x)
         row = latents.code_statistics(means, stds)
@@ -201,6 +204,8 @@ def add_continuation(m, repeats=(0,)):
     protocol's `continuation_streams` random streams) in `continuation`,
     and in its convergence table (rewritten, `convergence.with_continuation`): a model that fails
     is not converged, so its setting (or arm) is optimisation-limited and not counted."""
+    note(f"continuation check: repeat(s) {list(repeats)} of every setting, {m.protocol['continuation_streams']} "
+         f"stream(s) each")
     table = convergence.continuation_check(m.results, repeats, streams=m.protocol["continuation_streams"])
     checked = convergence.with_continuation(m.convergence, table)
     return replace(m, continuation=table, convergence=m.out.table(checked, "convergence"))
@@ -212,6 +217,8 @@ def add_generation(m, extractor, real_features, n, reference, seed=0):
     10-component mixture fitted to their training codes; and the real-data `reference` (the real
     images' scores, <tag>-real_reference.csv)."""
     control = {c: r for c, r in m.results.items() if c.model == AE or c.beta >= 1}
+    note(f"scoring {n} samples per model and sampler ({len(m.results)} models from their prior, "
+         f"{len(control)} from a fitted mixture)")
     scores = pd.concat([
         generation.score_generation(m.results, extractor, real_features, n, seed=seed,
                                     samplers={"vae": ["prior"], "ae": []}),

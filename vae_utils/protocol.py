@@ -7,7 +7,8 @@ a notebook may override single fields with its `protocol` parameter (a dict). A 
 """
 import yaml
 
-from . import paths
+from . import paths, rules
+from .datasets import DATASETS
 
 TRAINING = ("n_train", "max_epochs", "patience", "min_delta", "anneal", "batch_size", "lr", "seed")
 # independent repeats; smallest effect that matters (in the primary metric's units); test level;
@@ -73,7 +74,6 @@ def load(profile, dataset, overrides=None):
     `overrides`); ValueError naming an unknown section or field, or a missing one."""
     path = protocol_file(profile)
     sections = read_yaml(path, f"the training protocol of profile {paths.params_profile(profile)!r}")
-    from .data import DATASETS  # imported here: torch loads only when a protocol is read
     unknown = sorted(set(sections) - {"all", *DATASETS})
     if unknown:
         raise ValueError(f"{path.name} of profile {profile!r}: unknown section(s) {unknown}; "
@@ -89,11 +89,41 @@ def load(profile, dataset, overrides=None):
                          f"missing field(s) {missing}; the fields are {', '.join(FIELDS)}")
     if paths.is_dry(profile):                        # checked above on the profile's own fields
         merged.update(dry_overlay().get("protocol", {}))
-    if not isinstance(merged["repeats"], int) or merged["repeats"] < 2:
-        raise ValueError(f"repeats={merged['repeats']!r} is not allowed; it must be an integer >= 2")
-    streams = merged["continuation_streams"]
-    if not isinstance(streams, int) or isinstance(streams, bool) or streams < 1:
-        raise ValueError(f"continuation_streams={streams!r} is not allowed; it must be an integer >= 1")
-    if not merged["min_effect"] > 0 or not 0 < merged["alpha"] < 1:
-        raise ValueError(f"min_effect={merged['min_effect']!r} must be > 0 and alpha={merged['alpha']!r} in (0, 1)")
+    problems = rules.protocol_problems(merged, f"protocol of profile {profile!r} for {dataset!r} ({shown(path)}"
+                                               f"{' and the run' + chr(39) + 's overrides' if overrides else ''})")
+    if problems:
+        raise ValueError("\n".join(str(p) for p in problems))
     return merged
+
+
+def file_problems(profile):
+    """Every problem of the profile's protocol.yaml, section by section (`rules.Problem`s): unknown
+    sections or fields, bad values, and fields that no section gives a dataset."""
+    path = protocol_file(profile)
+    shown_path = str(shown(path))
+    try:
+        sections = read_yaml(path, f"the training protocol of profile {paths.params_profile(profile)!r}")
+    except (OSError, ValueError) as err:
+        return [rules.Problem(shown_path, "(file)", None, str(err))]
+    found = []
+    for name, fields in sections.items():
+        if name not in ("all", *DATASETS):
+            found.append(rules.Problem(shown_path, name, "(section)", f"allowed sections: all, {', '.join(DATASETS)}"))
+            continue
+        found += rules.protocol_problems(fields, f"{shown_path} [{name}]")
+    given = set(sections.get("all", {}) or {})
+    missing = sorted(set(FIELDS) - given)
+    if missing:
+        found.append(rules.Problem(shown_path, "all", sorted(given), f"the section `all` must give every field; "
+                                                                     f"missing: {', '.join(missing)}"))
+    if paths.is_dry(profile):
+        found += rules.protocol_problems(dry_overlay().get("protocol", {}), f"{shown(dry_file())} [protocol]")
+    return found
+
+
+def shown(path):
+    """`path` relative to the repository when inside it."""
+    try:
+        return path.relative_to(paths.PROJECT_ROOT)
+    except ValueError:
+        return path

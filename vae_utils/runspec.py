@@ -9,7 +9,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths, protocol
+from . import paths, protocol, rules
 
 TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list,), "dict": (dict,)}
 
@@ -165,3 +165,37 @@ def resolve(profile, run):
     defaults = declared_defaults(declared)
     check_name(run, notebook, params, defaults)
     return RunSpec(profile, run, notebook, params, defaults, protocol_of(params, declared))
+
+
+def problems(profile, run, protocol_checked=False):
+    """Every problem of run `run` of `profile`, one line each naming the file, the field, the value
+    and what is allowed: its own values by `vae_utils.rules` (a dry run's replacements too), then what
+    `resolve` checks (names, types, file name, the protocol; skipped when `protocol_checked` says
+    the profile's protocol file has problems of its own, already reported)."""
+    import papermill as pm
+
+    try:
+        notebook = notebook_of(run)
+        path = run_file(profile, run)
+        if not path.exists():
+            raise ValueError(f"run {run!r} has no parameter file {shown(path)}")
+        own = protocol.read_yaml(path, f"the parameters of run {run}")
+        declared = pm.inspect_notebook(str(notebook))
+    except ValueError as err:
+        return [str(err)]
+    dataset = own.get("dataset", declared_defaults(declared).get("dataset"))
+    found = [str(p) for p in rules.parameter_problems(own, str(shown(path)), dataset, notebook.stem)]
+    if paths.is_dry(profile):
+        dry = {k: v for k, v in protocol.dry_overlay().get("parameters", {}).items() if k in declared}
+        found += [str(p) for p in rules.parameter_problems(dry, f"{shown(protocol.dry_file())} [parameters]",
+                                                            dataset, notebook.stem)]
+    if found:
+        return found
+    try:
+        if protocol_checked:
+            check_name(run, notebook, parameters(profile, run, declared), declared_defaults(declared))
+        else:
+            resolve(profile, run)
+    except ValueError as err:
+        return str(err).splitlines()
+    return []

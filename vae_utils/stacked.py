@@ -9,6 +9,7 @@ captured once in a CUDA graph and replayed, with no host sync inside an epoch. A
 annealing phase (`anneal`) is a second stack of the same members, as `training.anneal` gives it.
 """
 import math
+import statistics
 import time
 
 import torch
@@ -290,10 +291,12 @@ def check_stackable(configs):
         raise ValueError(f"stacked configs may differ only in {', '.join(STACKABLE_FIELDS)}")
 
 
-def train_phase(trainer, configs, members, histories, stoppers, failed, offsets, start, label, progress):
+def train_phase(trainer, configs, members, histories, stoppers, failed, offsets, start, label, progress,
+                on_epoch=None, phase="train"):
     """Train `trainer`'s members (configs[k] for k in the stack's order) epoch by epoch until each
     has stopped or failed, dropping finished ones from the stack; member k's epochs are numbered
-    from offsets[k] + 1, its records go to histories[k], its error to failed[k]."""
+    from offsets[k] + 1, its records go to histories[k], its error to failed[k]; `on_epoch(phase,
+    epoch, best)` hears of each epoch (best: the median over the live members of their best so far)."""
     live = [configs.index(c) for c in trainer.configs]              # live[i]: config of position i
     for epoch in tqdm(range(1, configs[0].max_epochs + 1), desc=label, leave=False, disable=not progress):
         train = trainer.train_epoch().tolist()
@@ -307,6 +310,9 @@ def train_phase(trainer, configs, members, histories, stoppers, failed, offsets,
                                              configs[k], train[i], time.perf_counter() - start))
             stoppers[k].update(number, histories[k][-1]["val_loss"], members[k])
         going = [i for i, k in enumerate(live) if k not in failed and not stoppers[k].stopped]
+        if on_epoch:
+            on_epoch(phase, epoch, statistics.median(stoppers[k].best for k in live if k not in failed) if any(
+                k not in failed for k in live) else math.nan)
         if not going:
             return
         if len(going) < len(live):
@@ -314,7 +320,7 @@ def train_phase(trainer, configs, members, histories, stoppers, failed, offsets,
             live = [live[i] for i in going]
 
 
-def fit_stacked(configs, device=None, progress=True):
+def fit_stacked(configs, device=None, progress=True, on_epoch=None):
     """Train `configs` as one stack; per config a FitResult as `fit` gives, or the error that
     stopped it (FloatingPointError when its loss stopped being finite; the others go on). A
     config's annealing phase (`anneal`) is a second stack of the members that reached it."""
@@ -328,7 +334,8 @@ def fit_stacked(configs, device=None, progress=True):
     stoppers = [EarlyStopping(c.patience, c.min_delta) for c in configs]
     start = time.perf_counter()
     label = f"{len(configs)} stacked: {configs[0].label()}"
-    train_phase(trainer, configs, members, histories, stoppers, failed, [0] * len(configs), start, label, progress)
+    train_phase(trainer, configs, members, histories, stoppers, failed, [0] * len(configs), start, label, progress,
+                on_epoch)
     stopping = {}
     for k, config in enumerate(configs):
         if k not in failed:
@@ -341,7 +348,8 @@ def fit_stacked(configs, device=None, progress=True):
                                            min(h["val_loss"] for h in histories[k]), members[k], first[k])
                   for k in live}
         trainer = StackedTrainer([configs[k] for k in live], data, device, annealing=[members[k] for k in live])
-        train_phase(trainer, configs, members, histories, second, failed, first, start, f"{label} annealed", progress)
+        train_phase(trainer, configs, members, histories, second, failed, first, start, f"{label} annealed", progress,
+                    on_epoch, "anneal")
         for k in live:
             if k not in failed:
                 second[k].restore(members[k])

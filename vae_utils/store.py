@@ -9,7 +9,6 @@ process at a time train a key: a second one waits, then finds the entry.
 """
 import contextlib
 import errno
-import fcntl
 import hashlib
 import io
 import json
@@ -19,6 +18,7 @@ import tempfile
 import warnings
 
 import torch
+from filelock import FileLock, Timeout
 
 from .paths import cache_dir, events_file
 
@@ -147,20 +147,18 @@ def _lock_path(key, root=None):
 
 
 def try_key_lock(key, root=None):
-    """An open file holding the exclusive lock of `key` (close it to release), or None when
-    another process holds it. The OS releases the lock of a process that dies, even by SIGKILL."""
-    fh = open(_lock_path(key, root), "a")
+    """A held `FileLock` of `key` (call its `release()` to let go), or None when another process
+    holds it. The OS releases the lock of a process that dies, even by SIGKILL."""
+    lock = FileLock(_lock_path(key, root))
     try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.close()
+        lock.acquire(timeout=0)
+    except Timeout:
         return None
-    return fh
+    return lock
 
 
 @contextlib.contextmanager
 def key_lock(key, root=None):
     """Hold the lock of `key`, waiting for the process that holds it (if any) to finish."""
-    with open(_lock_path(key, root), "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    with FileLock(_lock_path(key, root)):
         yield

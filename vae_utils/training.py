@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 import torch
 from tqdm.auto import tqdm
 
+from . import rules
 from .data import DATASETS, binarise_batch, binariser, check_split, config_split, dataset_info, load_dataset
 from .losses import check_likelihood, loss_terms, pixel_metrics
 from .models import MODELS, build_model, check_prior, layer_widths
@@ -53,16 +54,8 @@ class TrainConfig:
         layer_widths(info.d_x, self.d_z, self.n_layers)
         if not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta >= 0):
             raise ValueError(f"beta={self.beta!r} is not allowed; it must be a finite number >= 0")
-        for name in ("max_epochs", "patience", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}={value!r} is not allowed; it must be an integer >= 1")
-        if not self.lr > 0:
-            raise ValueError(f"lr={self.lr!r} is not allowed; it must be > 0")
-        if self.anneal is not None and not (isinstance(self.anneal, (int, float)) and 0 < self.anneal < 1):
-            raise ValueError(f"anneal={self.anneal!r} is not allowed; it must be None or a number in (0, 1)")
-        if not 0 <= self.min_delta < 1:
-            raise ValueError(f"min_delta={self.min_delta!r} is not allowed; it must be in [0, 1)")
+        for name in ("max_epochs", "patience", "batch_size", "lr", "anneal", "min_delta"):
+            rules.check_value(name, getattr(self, name))          # the protocol's rules (vae_utils.rules)
         check_prior(self.model, self.d_z, self.prior_mean, self.prior_std)
         check_split(self.repeat, self.n_train)
 
@@ -286,11 +279,12 @@ class FitResult:
     stopping: dict = field(default_factory=dict)  # best_epoch, epochs_run, stopped_early, hit_cap
 
 
-def fit(config, device=None, progress=True):
+def fit(config, device=None, progress=True, on_epoch=None):
     """Train `config` from scratch until its validation loss stops improving (or the epoch cap);
     return the best epoch's model, the history and the test metrics.
 
     Raises FloatingPointError (naming the config and the epoch) when the loss stops being finite.
+    `on_epoch(phase, epoch, best)` is told of each epoch (`progress.TrainingProgress.epoch`).
     """
     config.validate()
     device = pick_device(device)
@@ -311,18 +305,21 @@ def fit(config, device=None, progress=True):
         history.append(epoch_record(epoch, model, x_train_eval, x_val, config, train,
                                     time.perf_counter() - start))
         epochs.set_postfix(loss=f"{train[0]:.2f}", val=f"{history[-1]['val_loss']:.2f}")
-        if stopper.update(epoch, history[-1]["val_loss"], model):
+        stop = stopper.update(epoch, history[-1]["val_loss"], model)
+        if on_epoch:
+            on_epoch("train", epoch, stopper.best)
+        if stop:
             break
     stopper.restore(model)
     return finish(FitResult(model.cpu().eval(), config, history, time.perf_counter() - start,
-                            stopping=stopper.summary(len(history), config.max_epochs)), device, progress)
+                            stopping=stopper.summary(len(history), config.max_epochs)), device, progress, on_epoch)
 
 
-def finish(result, device=None, progress=True):
+def finish(result, device=None, progress=True, on_epoch=None):
     """A first phase's `result` (its best epoch restored) made final: its annealing phase when
     its config has one (`anneal`), then its test metrics."""
     if result.config.anneal is not None:
-        result = anneal(result, device, progress)
+        result = anneal(result, device, progress, on_epoch)
     test = test_metrics(result.model, result.config, load_dataset(result.config.dataset).test_x)
     return replace(result, test=test)
 
@@ -333,7 +330,7 @@ def annealed_stopping(first, second, phase_one):
     return {**second, "annealed_after": phase_one, "hit_cap": first["hit_cap"] or not second["stopped_early"]}
 
 
-def anneal(result, device=None, progress=True):
+def anneal(result, device=None, progress=True, on_epoch=None):
     """The annealing phase: `result`'s model trained on from its restored best epoch with a
     fresh Adam at lr × `config.anneal`, under the same stopping rule (at most `max_epochs` more
     epochs), with its own seeded streams (`anneal_seed`); the history goes on, and the best
@@ -356,7 +353,10 @@ def anneal(result, device=None, progress=True):
             raise FloatingPointError(f"non-finite training loss at epoch {epoch} (annealing) for {config}")
         history.append(epoch_record(epoch, model, x_train_eval, x_val, config, train,
                                     time.perf_counter() - start))
-        if stopper.update(epoch, history[-1]["val_loss"], model):
+        stop = stopper.update(epoch, history[-1]["val_loss"], model)
+        if on_epoch:
+            on_epoch("anneal", epoch, stopper.best)
+        if stop:
             break
     stopper.restore(model)
     stopping = annealed_stopping(result.stopping, stopper.summary(len(history), first + config.max_epochs),
