@@ -10,9 +10,9 @@ from .training import continue_training
 WINDOW = 5              # epochs over which the final gain of the validation loss is measured
 MAX_GAIN = 0.005        # converged: the best validation loss fell by less than this (relative) in WINDOW epochs
 PCA_TOLERANCE = 0.02    # converged linear AEs: their test MSE is at most 2% above PCA's, in every repeat
-CONTINUE_EPOCHS = 10    # the continuation check: this many more epochs from the restored best epoch,
+CONTINUE_EPOCHS = 10    # the continuation check: this many more epochs (the protocol's continuation_epochs)
 CONTINUE_LR_FACTOR = 0.1   # at the learning rate times this,
-CONTINUE_LEVEL_EPOCHS = 5  # the level it reaches: the mean validation objective of its last this many epochs,
+CONTINUE_LEVEL_EPOCHS = 5  # the level it reaches: the mean validation objective of its last half (level_epochs),
 MAX_CONTINUATION_GAIN = 0.25   # must be below the best epoch's by less than this, nats per image
                                # (a quarter of the smallest effect that matters, 1 nat per image)
 
@@ -37,6 +37,11 @@ def convergence_table(results):
                      "best_val_loss": min(h["val_loss"] for h in result.history),
                      "final_gain": gain, "converged": bool(gain < MAX_GAIN)})
     return pd.DataFrame(rows)
+
+
+def level_epochs(epochs):
+    """How many of a continuation's `epochs` its level averages: the last half (5 of the protocol's 10)."""
+    return max(1, epochs // 2)
 
 
 def continuation_level(curve, last=CONTINUE_LEVEL_EPOCHS):

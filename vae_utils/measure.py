@@ -204,9 +204,10 @@ def add_continuation(m, repeats=(0,)):
     protocol's `continuation_streams` random streams) in `continuation`,
     and in its convergence table (rewritten, `convergence.with_continuation`): a model that fails
     is not converged, so its setting (or arm) is optimisation-limited and not counted."""
-    note(f"continuation check: repeat(s) {list(repeats)} of every setting, {m.protocol['continuation_streams']} "
-         f"stream(s) each")
-    table = convergence.continuation_check(m.results, repeats, streams=m.protocol["continuation_streams"])
+    epochs, streams = m.protocol["continuation_epochs"], m.protocol["continuation_streams"]
+    note(f"continuation check: repeat(s) {list(repeats)} of every setting, {epochs} epochs, {streams} stream(s)")
+    table = convergence.continuation_check(m.results, repeats, epochs=epochs, streams=streams,
+                                           last=convergence.level_epochs(epochs))
     checked = convergence.with_continuation(m.convergence, table)
     return replace(m, continuation=table, convergence=m.out.table(checked, "convergence"))
 

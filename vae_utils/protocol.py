@@ -12,8 +12,8 @@ from .datasets import DATASETS
 
 TRAINING = ("n_train", "max_epochs", "patience", "min_delta", "anneal", "batch_size", "lr", "seed")
 # independent repeats; smallest effect that matters (in the primary metric's units); test level;
-# random streams per model of the continuation check (its gain is their median)
-ANALYSIS = ("repeats", "min_effect", "alpha", "continuation_streams")
+# random streams per model of the continuation check (its gain is their median), and its length in epochs
+ANALYSIS = ("repeats", "min_effect", "alpha", "continuation_streams", "continuation_epochs")
 FIELDS = TRAINING + ANALYSIS
 
 

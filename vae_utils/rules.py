@@ -115,6 +115,7 @@ PROTOCOL = {        # params/<profile>/protocol.yaml, every field (vae_utils.pro
     "min_effect": number(0, low_open=True),
     "alpha": number(0, 1, low_open=True, high_open=True),
     "continuation_streams": integer(1),
+    "continuation_epochs": integer(2),
 }
 
 CLAIM_KEYS = ("ae_like", "vae_like", "clusters", "generates")   # the claims notebook 4 may test
