@@ -2,6 +2,7 @@
 import ast
 import hashlib
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -178,6 +179,15 @@ def test_a_forced_rerun_reruns_every_run_and_never_rebuilds_the_environment():
     out = subprocess.run(["make", "-n", "all", "QUICK=1", "FORCE=1"], cwd=ROOT, capture_output=True, text=True).stdout
     runs = sorted(p.stem for p in (ROOT / "params" / "quick").glob("[0-9]*.yaml"))
     assert all(f"run_notebook.py quick {run} --force" in out for run in runs)
-    assert "make_venv.sh" not in out
-    again = subprocess.run(["bash", "scripts/make_venv.sh"], cwd=ROOT, capture_output=True, text=True)
+    again = subprocess.run(["make", "-B", "venv"], cwd=ROOT, capture_output=True, text=True)   # even -B:
     assert again.returncode == 0 and "already built from this requirements.lock" in again.stdout   # a digest
+
+
+def test_make_venv_refuses_an_unsupported_python_before_installing_anything(tmp_path):
+    fake = tmp_path / "python3.9"
+    fake.write_text("#!/bin/sh\necho 3.9\n")
+    fake.chmod(0o755)
+    out = subprocess.run(["bash", "scripts/make_venv.sh", str(tmp_path / "venv")], cwd=ROOT, capture_output=True,
+                         text=True, env={**os.environ, "PYTHON": str(fake)})
+    assert out.returncode == 1 and f"{fake} is Python 3.9" in out.stderr and "PYTHON=python3.11" in out.stderr
+    assert not (tmp_path / "venv").exists()
