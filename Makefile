@@ -95,7 +95,8 @@ FORCED := $(if $(filter 1,$(FORCE)),.FORCE_RUN)
 $(NB_OUT)/%.ipynb: $$(call notebook_of,$$*) params/$(BASE)/%.yaml $$(call siblings_of,$$*) $$(call sibling_notebooks,$$*) $(PROTOCOL) $(DRY_DEPS) $(LIBRARY) $(FORCED) | $(STAMP) check-params data
 	$(PY) scripts/run_notebook.py $(PROFILE) $* $(if $(filter 1,$(FORCE)),--force)
 
-test: lint unit nbval ## lint, unit tests of vae_utils, then nbval on every notebook (quick parameters)
+test: ## lint, unit tests of vae_utils and nbval on every notebook (quick parameters), two at a time
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint unit nbval
 
 unit: | $(STAMP) ## pytest on tests/
 	$(PY) -m pytest -q tests

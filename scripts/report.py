@@ -12,7 +12,7 @@ import sys
 import pandas as pd
 
 from vae_utils.paths import PROFILES, PROJECT_ROOT, check_profile, output_dir, params_profile, results_dir
-from vae_utils.verdicts import BELOW_MARGIN, COLUMNS, KEYS, OUTCOMES, read
+from vae_utils.verdicts import BELOW_MARGIN, COLUMNS, KEYS, OUTCOMES, STORED, read
 
 INTRO = """# Results
 
@@ -139,7 +139,7 @@ def main(profile):
     out = results_dir(profile)
     runs = profile_runs(profile)
     verdicts = mark_shared(gather_verdicts(profile, runs))
-    verdicts.to_csv(out / "verdicts.csv", index=False, float_format="%.6g")
+    verdicts.to_csv(out / "verdicts.csv", index=False, float_format=STORED)
     (out / "README.md").write_text(report(profile, verdicts, runs))
     print(f"{len(verdicts)} verdict rows from {len(runs)} runs -> {(out / 'README.md').relative_to(PROJECT_ROOT)}")
 

@@ -206,3 +206,15 @@ def test_the_margin_test_is_the_two_sided_intervals_partner():
         _, low, high = stats.t_interval(values)
         p_margin = stats.tests(values, 1.0)[1]
         assert (p_margin < 0.05) == (low > 1.0 or high < -1.0)
+
+
+def test_a_notebook_prints_a_row_as_the_verdict_file_stores_it(tmp_path):
+    """5.914998 is stored as 5.915: printed from memory at 3 digits it read +5.91, from the file +5.92,
+    and check_printed failed on a correct run."""
+    row = {"dataset": "mnist", "claim": "c", "metric": "frechet", "condition": "d_z=3", "value": 2.9172,
+           "ci_low": -0.0805979, "ci_high": 5.914998, "holds": "saturated"}
+    memory = pd.DataFrame([row])
+    path = tmp_path / "rows.csv"
+    memory.to_csv(path, index=False, float_format=verdicts.STORED)
+    assert verdicts.describe(memory) == verdicts.describe(pd.read_csv(path))
+    assert "+5.92]" in verdicts.describe(memory)

@@ -120,11 +120,20 @@ def adjust(rows, scale, alpha):
     return rows
 
 
+STORED = "%.6g"      # the precision of every verdict file (save, scripts/report.py)
+
+
+def stored(value):
+    """`value` as a verdict file holds it (STORED): a notebook prints what the report reads back."""
+    return float(STORED % value)
+
+
 def describe(rows):
-    """One line per claim of verdict rows: each condition's value, 95% interval and outcome."""
+    """One line per claim of verdict rows: each condition's value, 95% interval and outcome, from
+    the numbers as stored (5.914998 is stored as 5.915 and shown as +5.92 from memory and file alike)."""
     return "\n".join(f"{part['dataset'].iloc[0]}, '{claim}' ({part['metric'].iloc[0]}): "
-                     + "; ".join(f"{r.condition}: {r.value:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}] → {r.holds}"
-                                 for r in part.itertuples()) + "."
+                     + "; ".join(f"{r.condition}: {stored(r.value):+.3g} [{stored(r.ci_low):+.3g}, "
+                                 f"{stored(r.ci_high):+.3g}] → {r.holds}" for r in part.itertuples()) + "."
                      for claim, part in rows.groupby("claim", sort=False))
 
 
@@ -155,7 +164,7 @@ def save(rows, run, profile="default", key_figures=()):
     """Write one notebook run's verdict rows to <results>/verdicts/<run>.csv, and the names of
     its key figures to <run>.figures, each atomically. `scripts/report.py` gathers them."""
     folder = output_dir(profile, "verdicts")
-    _write_atomically(folder / f"{run}.csv", rows[COLUMNS].to_csv(index=False, float_format="%.6g"))
+    _write_atomically(folder / f"{run}.csv", rows[COLUMNS].to_csv(index=False, float_format=STORED))
     _write_atomically(folder / f"{run}.figures", "".join(f"{name}\n" for name in key_figures))
     return folder / f"{run}.csv"
 
