@@ -127,13 +127,14 @@ def test_dry_run_parameters_must_be_declared_and_of_the_declared_type(tmp_path, 
     run_notebook = load_script("run_notebook")
     dry = tmp_path / "dry.yaml"
     good = (ROOT / "params" / "dry.yaml").read_text()
+    assert "n_samples: 25" in good                      # what the edits below change
     monkeypatch.setattr(run_notebook.protocol, "dry_file", lambda: dry)
     dry.write_text(good)
     run_notebook.check_dry_parameters("paper-dry")
-    dry.write_text(good.replace("n_samples: 50", "n_sample: 50"))
+    dry.write_text(good.replace("n_samples: 25", "n_sample: 25"))
     with pytest.raises(ValueError, match=r"dry.yaml: parameter\(s\) \['n_sample'\] are declared by no notebook"):
         run_notebook.check_dry_parameters("paper-dry")
-    dry.write_text(good.replace("n_samples: 50", "n_samples: fifty"))
+    dry.write_text(good.replace("n_samples: 25", "n_samples: fifty"))
     from vae_utils import runspec
     declared = papermill.inspect_notebook(str(ROOT / "notebooks" / "05_generation.ipynb"))
     with pytest.raises(ValueError, match="dry.yaml: n_samples='fifty' is not allowed; the notebook declares it as int"):
