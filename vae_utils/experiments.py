@@ -70,7 +70,8 @@ def _train(configs, results, device, max_stack, saved=None):
     the errors, in order."""
     errors = []
     groups = stack_groups(configs, max_stack or default_stack_size(device))
-    note(f"training {len(configs)} model(s) in {len(groups)} stack(s)")
+    if groups:
+        note(f"training {len(configs)} model(s) in {len(groups)} stack(s)")
     progress = TrainingProgress(groups)
     try:
         for i, group in enumerate(groups):
