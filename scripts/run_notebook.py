@@ -195,35 +195,24 @@ def code_digest(path):
     return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
 
 
-def sibling_plans(profile, run):
-    """{run: {claim: rows}} of every other run of `profile` on `run`'s dataset: what the α split of
-    `run`'s multiplicity families reads (`families.family_tests`), so an input of its verdicts."""
-    from vae_utils import families  # torch: not for --check
-
-    if "--" not in run:
-        return {}
-    dataset = run.split("--")[-1]
-    return {other: families.planned(runspec.resolve(profile, other)) for other in runs_of(profile)
-            if other != run and other.endswith(f"--{dataset}")}
-
-
 def inputs_digest(profile, run, notebook):
     """sha256 of everything a run's results depend on: the notebook's cells and their tags (not
     their outputs), the run's parameter file, the profile's protocol and params/dry.yaml for a dry
     run (as parsed: comments do not count), the rows the other runs on its dataset plan to test
-    (`sibling_plans`), the code of vae_utils/*.py and of this script (comments and docstrings do
+    (`families.sibling_plans`), the code of vae_utils/*.py and of this script (comments and docstrings do
     not count), the versions of the packages and the device."""
     cells = [(c["cell_type"], c["source"], c.get("metadata", {}).get("tags", []))
              for c in json.loads(notebook.read_text())["cells"]]
     files = [run_file(profile, run), protocol.protocol_file(profile)]
     if paths.is_dry(profile):
         files.append(protocol.dry_file())
-    from vae_utils.reproducibility import package_versions, pick_device  # torch: not for --check
+    from vae_utils import families  # torch: not for --check
+    from vae_utils.reproducibility import package_versions, pick_device
 
     code = sorted((paths.PROJECT_ROOT / "vae_utils").glob("*.py")) + [Path(__file__).resolve()]
     parts = {"cells": cells,
              "files": {str(shown(f)): protocol.read_yaml(f, "an input of the run") for f in files},
-             "siblings": sibling_plans(profile, run),
+             "siblings": families.sibling_plans(profile, run),
              "code": {f.name: code_digest(f) for f in code},
              "versions": package_versions(), "device": pick_device().type}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

@@ -26,7 +26,7 @@ def test_lines_per_stack_and_phase_and_an_estimate_that_learns_from_finished_sta
     clock = Clock()
     groups = [configs(2), configs(2), configs(1)]
     bar = progress.TrainingProgress(groups, clock=clock)
-    bar.stack(0, groups[0], 10)
+    bar.stack(0, groups[0])
     assert bar.eta() == "time left: estimated after the first epoch"
     for epoch in range(1, 5):
         clock.now += 2.0
@@ -37,7 +37,7 @@ def test_lines_per_stack_and_phase_and_an_estimate_that_learns_from_finished_sta
     bar.epoch("anneal", 5, 95.5)
     bar.stack_done()                                            # 10 s for 2 members over 5 epochs
     assert bar.eta() == "about 15 s left"                       # 3 members to go at 5 s each
-    bar.stack(1, groups[1], 10)
+    bar.stack(1, groups[1])
     clock.now += 2.0
     bar.epoch("train", 1, 120.0)
     assert bar.eta() == "about 13 s left"                       # 4 more epochs at 2 s, then one member
@@ -58,7 +58,7 @@ def test_on_a_terminal_epoch_lines_come_every_few_seconds(tmp_path, monkeypatch)
     monkeypatch.setenv(progress.EVERY_ENV, "5")
     clock = Clock()
     bar = progress.TrainingProgress([configs(1)], clock=clock)
-    bar.stack(0, configs(1), 10)
+    bar.stack(0, configs(1))
     for epoch in range(1, 11):
         clock.now += 2.0
         bar.epoch("train", epoch, 50.0)

@@ -75,7 +75,7 @@ def _train(configs, results, device, max_stack, saved=None):
     progress = TrainingProgress(groups)
     try:
         for i, group in enumerate(groups):
-            progress.stack(i, group, group[0].max_epochs)
+            progress.stack(i, group)
             if len(group) == 1:
                 outcomes = [fit(group[0], device=device, progress=False, on_epoch=progress.epoch)]
             else:

@@ -61,12 +61,24 @@ def _planned_of(profile, run):
     return planned(runspec.resolve(profile, run))
 
 
+def siblings(profile, run):
+    """The other runs of `profile` on `run`'s dataset: those whose planned rows split α with it."""
+    if "--" not in run:
+        return []
+    dataset = run.split("--")[-1]
+    return [other for other in runspec.runs_of(profile) if other != run and other.endswith(f"--{dataset}")]
+
+
+def sibling_plans(profile, run):
+    """{other run: {claim: rows}} over `siblings`, read afresh from their files: an input of `run`'s
+    verdicts (scripts/run_notebook.py puts it in the run's digest)."""
+    return {other: planned(runspec.resolve(profile, other)) for other in siblings(profile, run)}
+
+
 def family_tests(profile, dataset, claim, run, own):
     """How many tests the family of `claim` on `dataset` holds: `own` for the run `run` itself
     (what it computed) plus what every other run of `profile` on `dataset` is planned to test."""
-    others = sum(_planned_of(profile, r).get(claim, 0) for r in runspec.runs_of(profile)
-                 if r != run and r.endswith(f"--{dataset}"))
-    return others + own
+    return own + sum(_planned_of(profile, other).get(claim, 0) for other in siblings(profile, run))
 
 
 def adjust(rows, profile, alpha):

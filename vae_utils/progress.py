@@ -45,7 +45,8 @@ class TrainingProgress:
         self.finished = []          # (members, seconds, epochs) of each finished stack
         self.index, self.last_line, self.phase, self.running = -1, -float("inf"), None, False
 
-    def stack(self, index, configs, max_epochs):
+    def stack(self, index, configs):
+        max_epochs = configs[0].max_epochs                  # a stack's configs share it (stacked.STACKABLE_FIELDS)
         self.index, self.configs, self.max_epochs = index, configs, max_epochs
         self.started, self.epochs, self.phase, self.best, self.running = self.clock(), 0, None, None, True
         members = f"{len(configs)} × " if len(configs) > 1 else ""
