@@ -38,7 +38,7 @@ NBVAL_DIR := build/nbval
 LINTED    := vae_utils scripts tests benchmarks notebooks
 export TQDM_DISABLE ?= 1
 
-.PHONY: all help venv lock data test unit nbval lint lab bench clean clean-cache check-params .FORCE_RUN
+.PHONY: all help venv lock data test unit nbval lint lab bench dry-run clean clean-cache check-params .FORCE_RUN
 
 check-params: | $(STAMP) ## check every run's parameter and protocol files (names, types), before any training
 	@test -f $(PROTOCOL) || { echo "missing $(PROTOCOL) (the profile's training protocol)" >&2; exit 1; }
@@ -108,6 +108,11 @@ nbval: | $(STAMP) ## nbval (lax) on every notebook, prepared with the quick prof
 	  $(PY) scripts/run_notebook.py quick $$run --prepare-only $(NBVAL_DIR)/$$run.ipynb; \
 	done
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env $(NBVAL_DIR)
+
+dry-run: | $(STAMP) ## the paper profile's dry run from scratch (every paper run on tiny budgets), checked; about 11 minutes
+	rm -rf $(shell python3 vae_utils/paths.py paper-dry)
+	start=$$(date +%s); $(MAKE) --no-print-directory -j2 all PROFILE=paper DRY=1 && \
+	  $(PY) scripts/check_dry_run.py paper && echo "paper dry run finished in $$(( $$(date +%s) - start )) s"
 
 lint: | $(STAMP) ## ruff on the library, scripts, tests, benchmarks and notebooks
 	$(VENV)/bin/ruff check $(LINTED)
