@@ -1,58 +1,47 @@
-"""The README's claims table quotes verdict rows: every "value [low, high]" it prints must be a
-row of results/verdicts.csv (value and interval equal to the printed rounding)."""
-import re
-
+"""The README's answer table and results/FINDINGS.md are generated: what is committed must equal
+what the report step writes now from results/verdicts.csv (outcomes and conditions included)."""
 import pandas as pd
 import pytest
 
-from vae_utils.paths import PROJECT_ROOT
-
-NUMBER = r"[+−-]?\d+(?:\.\d+)?"
-INTERVAL = re.compile(rf"({NUMBER})(?:\s+[a-z ]+?)?\s*\[({NUMBER}), ({NUMBER})\]")
-
-
-def claims_table(text):
-    start = text.index("| claim of the original study")
-    return text[start:text.index("\n\n", start)]
-
-
-def as_float(text):
-    return float(text.replace("−", "-").replace("+", ""))
-
-
-def half_unit(text):
-    return 0.5 * 10.0 ** -(len(text.split(".")[1]) if "." in text else 0) + 1e-9
-
-
-def quoted_intervals(text):
-    return [m.groups() for m in INTERVAL.finditer(claims_table(text))]
-
-
-def unmatched(text, rows):
-    """The quoted (value, low, high) triples that no row of `rows` rounds to."""
-    bad = []
-    for value, low, high in quoted_intervals(text):
-        hit = (((rows["value"] - as_float(value)).abs() <= half_unit(value))
-               & ((rows["ci_low"] - as_float(low)).abs() <= half_unit(low))
-               & ((rows["ci_high"] - as_float(high)).abs() <= half_unit(high)))
-        if not hit.any():
-            bad.append(f"{value} [{low}, {high}]")
-    return bad
+from vae_utils import findings
+from vae_utils.paths import PROJECT_ROOT, output_dir
 
 
 @pytest.fixture(scope="module")
-def readme_and_rows():
-    return (PROJECT_ROOT / "README.md").read_text(), pd.read_csv(PROJECT_ROOT / "results" / "verdicts.csv")
+def verdicts():
+    return pd.read_csv(PROJECT_ROOT / "results" / "verdicts.csv")
 
 
-def test_every_interval_in_the_readme_claims_table_is_a_verdict_row(readme_and_rows):
-    text, rows = readme_and_rows
-    assert len(quoted_intervals(text)) >= 20          # the table quotes its rows, not prose alone
-    assert unmatched(text, rows) == []
+@pytest.fixture
+def report(load_script):
+    return load_script("report")
 
 
-def test_a_misquoted_interval_is_caught(readme_and_rows):
-    text, rows = readme_and_rows
-    value, low, high = quoted_intervals(text)[0]
-    wrong = text.replace(f"[{low}, {high}]", f"[{low}, {as_float(high) + 1:g}]", 1)
-    assert len(unmatched(wrong, rows)) == 1
+def test_the_readme_answer_table_is_what_the_report_writes_from_the_verdicts(report, verdicts):
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert report.front_page(verdicts) == readme
+    assert readme.count("| ") > 5 * 4                # the table is there, one row per claim
+
+
+def test_an_edited_number_in_the_answer_table_fails_the_check(report, verdicts, tmp_path):
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    top = findings.answers.headline(verdicts[findings.answers.claim_number(verdicts) == 1])
+    printed = findings.answers.interval(top)
+    assert printed in readme
+    edited = tmp_path / "README.md"
+    edited.write_text(readme.replace(printed, printed.replace("[", "[0", 1), 1))
+    assert report.front_page(verdicts, edited) != edited.read_text()
+
+
+def test_the_findings_are_what_the_report_writes_from_the_verdicts(verdicts):
+    written = (PROJECT_ROOT / "results" / "FINDINGS.md").read_text()
+    now = findings.findings(verdicts, "default", output_dir("default", "figures", create=False), findings.HERO)
+    assert written == now + "\n"
+    for n in range(1, 6):
+        assert f"## Claim {n}:" in written
+
+
+def test_the_readme_stays_a_front_door():
+    text = (PROJECT_ROOT / "README.md").read_text()
+    assert len(text.split()) <= 1800
+    assert "![" in text and "results/figures/" in text
