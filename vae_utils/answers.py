@@ -37,7 +37,7 @@ DECIDED = ("yes", "no")
 
 def claim_number(rows):
     """The study's claim (1–5) of each row, read from its family ('claim N on <dataset>')."""
-    return rows["family"].str.extract(r"claim (\d+) on", expand=False).astype(int)
+    return pd.to_numeric(rows["family"].astype(str).str.extract(r"claim (\d+) on", expand=False))
 
 
 def dataset_name(dataset):
@@ -178,9 +178,9 @@ def sentences(rows):
 
 
 def by_claim(rows):
-    """{claim number: its rows}, in claim order."""
+    """{claim number: its rows}, in claim order (rows of no claim's family are left out)."""
     numbers = claim_number(rows)
-    return {n: rows[numbers == n] for n in sorted(numbers.unique())}
+    return {int(n): rows[numbers == n] for n in sorted(numbers.dropna().unique())}
 
 
 def markdown(rows):
