@@ -40,7 +40,7 @@ from pathlib import Path
 import papermill as pm
 from filelock import FileLock, Timeout
 
-from vae_utils import paths, protocol, runspec
+from vae_utils import lab_format, paths, protocol, runspec
 from vae_utils.progress import EVERY_ENV, FILE_ENV
 from vae_utils.runspec import notebook_of, run_file, runs_of, shown
 
@@ -269,6 +269,7 @@ def execute(profile, run, prepare_only=None, force=False):
             lines = events.read_text().splitlines() if events.exists() else []
             for line in lines:
                 print(f"{run}: {line}", file=sys.stderr)
+        lab_format.rewrite(tmp)      # as JupyterLab saves it: opening the published notebook there changes nothing
         seconds = time.perf_counter() - start
         from vae_utils.reproducibility import write_run_metadata
         write_run_metadata(paths.output_dir(profile, "metadata") / f"{run}.json", notebook=notebook.name,

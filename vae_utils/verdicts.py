@@ -137,6 +137,30 @@ def describe(rows):
                      for claim, part in rows.groupby("claim", sort=False))
 
 
+def estimate(row):
+    """'+9.73 [+9.44, +10.0]': a row's value and 95% interval as stored (what a notebook shows)."""
+    return f"{stored(row['value']):+.3g} [{stored(row['ci_low']):+.3g}, {stored(row['ci_high']):+.3g}]"
+
+
+def table(rows):
+    """A claim's verdict rows for reading, one per condition: estimate [95% CI], repeats, margin,
+    the family-adjusted p-values of the effect lying beyond the margin and of equivalence within
+    it, the family and the outcome."""
+    return pd.DataFrame({"estimate [95% CI]": rows.apply(estimate, axis=1), "n": rows["n"],
+                         "margin": rows["min_effect"], "p beyond margin (Holm)": rows["p_margin_holm"].round(4),
+                         "p equivalent (Holm)": rows["p_equiv_holm"].round(4),
+                         "family (tests)": rows["family"] + " (" + rows["family_tests"].astype(str) + ")",
+                         "outcome": rows["holds"]}).set_axis(rows["condition"]).rename_axis(rows["claim"].iloc[0])
+
+
+def tables(rows, claim_ids=None):
+    """`table` for each claim among `rows` (those of `claim_ids` only, when given), in row order:
+    what a notebook shows once per claim, in that claim's section."""
+    if claim_ids is not None:
+        rows = rows[rows["claim_id"].isin(claim_ids)]
+    return [table(part) for _, part in rows.groupby("claim", sort=False)]
+
+
 def summary(rows, alpha):
     """One line per claim of verdict rows: in how many settings each outcome was found."""
     lines = []
