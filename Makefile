@@ -38,7 +38,7 @@ NBVAL_DIR := build/nbval
 LINTED    := vae_utils scripts tests benchmarks notebooks
 export TQDM_DISABLE ?= 1
 
-.PHONY: all help venv lock data test unit nbval lint lab bench dry-run clean clean-cache check-params .FORCE_RUN
+.PHONY: all help venv lock data test unit nbval lint lab site bench dry-run clean clean-cache check-params .FORCE_RUN
 
 check-params: | $(STAMP) ## check every run's parameter and protocol files (names, types), before any training
 	@test -f $(PROTOCOL) || { echo "missing $(PROTOCOL) (the profile's training protocol)" >&2; exit 1; }
@@ -119,6 +119,9 @@ lint: | $(STAMP) ## ruff on the library, scripts, tests, benchmarks and notebook
 
 lab: | $(STAMP) ## open JupyterLab at the repository root (notebooks/ to run, results/notebooks/ to read)
 	$(VENV)/bin/jupyter lab --notebook-dir=.
+
+site: | $(STAMP) ## website of the README, findings, docs and executed notebooks (not rerun) in build/site/_build/html
+	$(PY) scripts/build_site.py build/site
 
 bench: | $(STAMP) ## training-speed benchmark (results/bench.csv); BENCH_ARGS="--paper-setting" adds the paper protocol
 	$(PY) benchmarks/train_speed.py $(BENCH_ARGS)
