@@ -20,8 +20,8 @@ override PROFILE := $(PROFILE)-dry
 endif
 BASE     := $(patsubst %-dry,%,$(PROFILE))
 DRY_DEPS := $(if $(filter-out $(BASE),$(PROFILE)),params/dry.yaml)
-# The profile's results folder, from the one place that knows it (vae_utils/paths.py).
-OUT      := $(shell python3 vae_utils/paths.py $(PROFILE))
+# The profile's results folder, from the one place that knows it (vae_utils/config/paths.py).
+OUT      := $(shell python3 vae_utils/config/paths.py $(PROFILE))
 $(if $(OUT),,$(error PROFILE=$(PROFILE) is not known; allowed: default, quick, paper (DRY=1: its dry run)))
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
@@ -30,10 +30,10 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 PARAMS    := $(sort $(wildcard params/$(BASE)/[0-9]*.yaml))
 PROTOCOL  := params/$(BASE)/protocol.yaml
 RUNS      := $(patsubst params/$(BASE)/%.yaml,%,$(PARAMS))
-NB_OUT    := $(shell python3 vae_utils/paths.py $(PROFILE) notebooks)
+NB_OUT    := $(shell python3 vae_utils/config/paths.py $(PROFILE) notebooks)
 EXECUTED  := $(patsubst %,$(NB_OUT)/%.ipynb,$(RUNS))
 notebook_of = notebooks/$(firstword $(subst --, ,$(1))).ipynb
-LIBRARY   := $(wildcard vae_utils/*.py) scripts/run_notebook.py
+LIBRARY   := $(wildcard vae_utils/*.py vae_utils/*/*.py) scripts/run_notebook.py
 NBVAL_DIR := build/nbval
 LINTED    := vae_utils scripts tests benchmarks notebooks
 export TQDM_DISABLE ?= 1
@@ -74,7 +74,7 @@ lock: $(UV) ## requirements.lock from environment.yml: every package pinned, wit
 	  echo "# $$(sha256sum < build/requirements.in | cut -d' ' -f1)"; cat build/requirements.lock; } > requirements.lock
 
 data: | $(STAMP) ## fetch MNIST, Fashion-MNIST and Frey Face into data/ and verify them (or verify $$VAE_DATA_DIR)
-	$(PY) -m vae_utils.fetch
+	$(PY) -m vae_utils.core.fetch
 
 # The generated report: verdicts.csv and README.md from exactly this profile's runs (the
 # folder params/<profile> is a prerequisite so that a deleted parameter file counts as a change).
@@ -102,7 +102,7 @@ unit: | $(STAMP) ## pytest on tests/
 	$(PY) -m pytest -q tests
 
 nbval: | $(STAMP) ## nbval (lax) on every notebook, prepared with the quick profile's parameters
-	rm -rf $(NBVAL_DIR) $(shell python3 vae_utils/paths.py quick) && mkdir -p $(NBVAL_DIR)
+	rm -rf $(NBVAL_DIR) $(shell python3 vae_utils/config/paths.py quick) && mkdir -p $(NBVAL_DIR)
 	for p in params/quick/[0-9]*.yaml; do \
 	  run=$$(basename $$p .yaml); \
 	  $(PY) scripts/run_notebook.py quick $$run --prepare-only $(NBVAL_DIR)/$$run.ipynb; \
@@ -110,7 +110,7 @@ nbval: | $(STAMP) ## nbval (lax) on every notebook, prepared with the quick prof
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env $(NBVAL_DIR)
 
 dry-run: | $(STAMP) ## the paper profile's dry run from scratch (every paper run on tiny budgets), checked; about 11 minutes
-	rm -rf $(shell python3 vae_utils/paths.py paper-dry)
+	rm -rf $(shell python3 vae_utils/config/paths.py paper-dry)
 	start=$$(date +%s); $(MAKE) --no-print-directory -j2 all PROFILE=paper DRY=1 && \
 	  $(PY) scripts/check_dry_run.py paper && echo "paper dry run finished in $$(( $$(date +%s) - start )) s"
 
@@ -127,7 +127,7 @@ bench: | $(STAMP) ## training-speed benchmark (results/bench.csv); BENCH_ARGS="-
 	$(PY) benchmarks/train_speed.py $(BENCH_ARGS)
 
 clean: ## remove the quick profile's results, build files and the nbval copies
-	rm -rf build $(shell python3 vae_utils/paths.py quick) .pytest_cache
+	rm -rf build $(shell python3 vae_utils/config/paths.py quick) .pytest_cache
 
 clean-cache: ## remove trained models (forces retraining)
 	rm -rf .cache/models

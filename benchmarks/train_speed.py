@@ -6,7 +6,7 @@
 (b) the study's way: torchvision DataLoader + per-sample ToTensor, sigmoid + BCE, plain Adam,
     and each logged metric (BCE, MSE, L1) recomputed in its own forward pass with autograd on;
 (c) float32 throughput of a large torch.mm;
-(d) vae_utils.stacked: K members (K repeats' worth of configs) trained as one stacked model,
+(d) vae_utils.engine.stacked: K members (K repeats' worth of configs) trained as one stacked model,
     its step captured in a CUDA graph on a GPU.
 Each figure is the median of `repeats` timed runs after one warm-up. Writes results/bench.csv;
 the last two lines printed are `stacked_vs_single=<x>` (stacked samples/s over one model's, K
@@ -44,14 +44,14 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from vae_utils import protocol  # noqa: E402
-from vae_utils.data import load_dataset, torchvision_root  # noqa: E402
-from vae_utils.likelihood import importance_weighted_bound  # noqa: E402
-from vae_utils.models import VAE  # noqa: E402
-from vae_utils.paths import published_dir, results_dir  # noqa: E402
-from vae_utils.reproducibility import pick_device, seed_everything  # noqa: E402
-from vae_utils.stacked import StackedTrainer, fit_stacked  # noqa: E402
-from vae_utils.training import TrainConfig, make_optimizer, train_epoch  # noqa: E402
+from vae_utils.config import protocol  # noqa: E402
+from vae_utils.config.paths import published_dir, results_dir  # noqa: E402
+from vae_utils.core.data import load_dataset, torchvision_root  # noqa: E402
+from vae_utils.core.models import VAE  # noqa: E402
+from vae_utils.engine.reproducibility import pick_device, seed_everything  # noqa: E402
+from vae_utils.engine.stacked import StackedTrainer, fit_stacked  # noqa: E402
+from vae_utils.engine.training import TrainConfig, make_optimizer, train_epoch  # noqa: E402
+from vae_utils.metrics.likelihood import importance_weighted_bound  # noqa: E402
 
 BATCH = 100
 MATMUL_N = 4096                     # the roofline: a 4096 x 4096 float32 matmul

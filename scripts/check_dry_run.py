@@ -6,7 +6,7 @@ profile has (CI runs this; exit 1 naming what is missing).
 import json
 import sys
 
-from vae_utils import paths
+from vae_utils.config import notebooks, paths, runspec
 
 PATHS = {   # what the paper profile alone trains, as a test on one cached model's config
     "binarised MNIST": lambda c: c["dataset"] == "binarized_mnist",
@@ -30,7 +30,7 @@ def main(profile="paper"):
     unexecuted = [run for run in runs if not (folder / "notebooks" / f"{run}.ipynb").exists()]
     k = []
     if profile == "paper":
-        run = folder / "notebooks" / "03_ae_vs_vae_latent_dim--binarized_mnist.ipynb"
+        run = folder / "notebooks" / f"{runspec.run_of(notebooks.by_tag('latent').name, 'binarized_mnist')}.ipynb"
         if not run.exists() or "iw_samples = 5000" not in run.read_text():
             k = ["the importance-weighted bound at k = 5,000 (notebook 3, binarised MNIST)"]
     if missing or unexecuted or k:

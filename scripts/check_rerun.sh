@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${VAE_CACHE_DIR:-.cache/models}"
-out=$(python3 vae_utils/paths.py quick)
+out=$(python3 vae_utils/config/paths.py quick)
 keep=build/check_rerun
 rm -rf "$keep" && mkdir -p "$keep"
 models() { find "$cache" -name run.json -printf '%P %T@\n' | sort; }

@@ -9,8 +9,10 @@ tables (<results>/tables) into verdict rows by the functions its notebook calls,
 """
 import sys
 
-from vae_utils import judge, runspec, verdicts
-from vae_utils.paths import PROFILES, check_profile, output_dir
+from vae_utils.config import runspec
+from vae_utils.config.paths import PROFILES, check_profile, output_dir
+from vae_utils.inference import verdicts
+from vae_utils.study import judge
 
 
 def main(profile, runs):

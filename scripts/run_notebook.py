@@ -8,7 +8,7 @@ RUN names the parameter file params/PROFILE/RUN.yaml and the notebook notebooks/
 A name in the run's file that the notebook does not declare, or a value of another type than the
 notebook's default, is an error naming the file. The profile is injected as the `profile`
 parameter, so no parameter file repeats it; the notebook reads the profile's training protocol
-(params/PROFILE/protocol.yaml, `vae_utils.protocol`) itself, and the metadata records the
+(params/PROFILE/protocol.yaml, `vae_utils.config.protocol`) itself, and the metadata records the
 protocol the run used. PROFILE may be `<profile>-dry`: the profile's own files on the tiny
 budgets of params/dry.yaml, with its own model cache, into results/profiles/<profile>-dry/.
 
@@ -40,9 +40,9 @@ from pathlib import Path
 import papermill as pm
 from filelock import FileLock, Timeout
 
-from vae_utils import lab_format, paths, protocol, runspec
-from vae_utils.progress import EVERY_ENV, FILE_ENV
-from vae_utils.runspec import notebook_of, run_file, runs_of, shown
+from vae_utils.config import lab_format, paths, protocol, runspec
+from vae_utils.config.runspec import notebook_of, run_file, runs_of, shown
+from vae_utils.engine.progress import EVERY_ENV, FILE_ENV
 
 BUILD = paths.PROJECT_ROOT / "build"
 def check_dry_parameters(profile):
@@ -57,7 +57,7 @@ def check_dry_parameters(profile):
 
 
 def check_run(profile, run):
-    """(notebook, parameters, protocol) of a run, every file checked (`vae_utils.runspec.resolve`);
+    """(notebook, parameters, protocol) of a run, every file checked (`vae_utils.config.runspec.resolve`);
     ValueError otherwise."""
     spec = runspec.resolve(profile, run)
     return spec.notebook, spec.parameters, spec.protocol
@@ -139,7 +139,7 @@ def signals_deferred(signals=(signal.SIGTERM, signal.SIGINT)):
 
 @contextlib.contextmanager
 def console_progress(run, path):
-    """While the block runs, print each line the kernel appends to `path` (`vae_utils.progress`) as
+    """While the block runs, print each line the kernel appends to `path` (`vae_utils.engine.progress`) as
     `run: line` on the console; the executed notebook never sees them."""
     path.touch()
     done = threading.Event()
@@ -206,10 +206,10 @@ def inputs_digest(profile, run, notebook):
     files = [run_file(profile, run), protocol.protocol_file(profile)]
     if paths.is_dry(profile):
         files.append(protocol.dry_file())
-    from vae_utils import families  # torch: not for --check
-    from vae_utils.reproducibility import package_versions, pick_device
+    from vae_utils.engine.reproducibility import package_versions, pick_device
+    from vae_utils.inference import families  # torch: not for --check
 
-    code = sorted((paths.PROJECT_ROOT / "vae_utils").glob("*.py")) + [Path(__file__).resolve()]
+    code = sorted((paths.PROJECT_ROOT / "vae_utils").rglob("*.py")) + [Path(__file__).resolve()]
     parts = {"cells": cells,
              "files": {str(shown(f)): protocol.read_yaml(f, "an input of the run") for f in files},
              "siblings": families.sibling_plans(profile, run),
@@ -271,7 +271,7 @@ def execute(profile, run, prepare_only=None, force=False):
                 print(f"{run}: {line}", file=sys.stderr)
         lab_format.rewrite(tmp)      # as JupyterLab saves it: opening the published notebook there changes nothing
         seconds = time.perf_counter() - start
-        from vae_utils.reproducibility import write_run_metadata
+        from vae_utils.engine.reproducibility import write_run_metadata
         write_run_metadata(paths.output_dir(profile, "metadata") / f"{run}.json", notebook=notebook.name,
                            profile=profile, parameters=params, protocol=used_protocol,
                            wall_seconds=round(seconds, 1), cache_events=lines,
@@ -296,7 +296,7 @@ def absolute_environment(names=("VAE_DATA_DIR", "VAE_CACHE_DIR")):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("profile")
-    parser.add_argument("run", nargs="?", help="parameter file stem, e.g. 02_ae_vs_vae_depth--mnist")
+    parser.add_argument("run", nargs="?", help="parameter file stem: <notebook>--<dataset> (see params/PROFILE/)")
     parser.add_argument("--prepare-only", metavar="OUT", help="write the parameterised notebook to OUT")
     parser.add_argument("--check", action="store_true", help="check every run of the profile, run nothing")
     parser.add_argument("--force", action="store_true", help="execute even when the inputs are unchanged")

@@ -4,7 +4,7 @@
         --out build/stability --cache build/stability-cache [--device cuda] [--frey-face]
 
 For each notebook and dataset it measures the notebook's grid (the run's parameters,
-`vae_utils.runspec`) on the profile's protocol with `seed` overridden, then judges it, with the
+`vae_utils.config.runspec`) on the profile's protocol with `seed` overridden, then judges it, with the
 notebook's own stage calls:
 02: measure.ae_vs_vae, the PCA check, judge.sweep_verdicts(run, ["d_z", "n_layers"]);
 03: measure.ae_vs_vae, judge.sweep_verdicts(run, ["d_z", "n_layers"], trend="d_z");
@@ -20,13 +20,13 @@ run cut short keeps what it finished:
     stability-meta.json      arguments, device, versions, protocol overrides, wall times
     tables/                  the sweeps' own tables (runs, convergence, PCA check)
 
-Nothing is written into results/: --out is the run's output folder (vae_utils.paths.STAGE_ENV,
+Nothing is written into results/: --out is the run's output folder (vae_utils.config.paths.STAGE_ENV,
 as scripts/run_notebook.py stages a run), so the sweeps' tables go to --out/tables.
 Models go to their own cache (--cache, exported as VAE_CACHE_DIR), never .cache/models, and
 the torchvision copies of the data (normally .cache/data) to <cache>/_data_root/.cache/data.
 Imports vae_utils and its dependencies (torch, torchvision, numpy, pandas, scipy, scikit-learn,
 matplotlib, seaborn, pyyaml, and papermill to read the notebook's declared parameters; tqdm is
-stubbed when missing). Verdicts are judged as the notebooks judge them (`vae_utils.judge`, through
+stubbed when missing). Verdicts are judged as the notebooks judge them (`vae_utils.study.judge`, through
 `judge.sweep_verdicts`), baselines and the PCA check included.
 """
 import argparse
@@ -39,8 +39,10 @@ import time
 import types
 from pathlib import Path
 
+from vae_utils.config import notebooks
+
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = {"02": "02_ae_vs_vae_depth", "03": "03_ae_vs_vae_latent_dim", "04": "04_beta_vae"}
+NOTEBOOKS = {nb.number: nb.name for nb in notebooks.NOTEBOOKS.values() if nb.reruns}   # e.g. "02": its name
 DATASETS = ("mnist", "fashion_mnist")
 SHOWN = ["notebook", "dataset", "claim", "condition"]      # rows are matched on notebook, dataset and verdicts.KEYS
 COMPARED = ["claim", "condition", "metric", "value", "ci_low", "ci_high", "p_holm", "holds"]
@@ -110,9 +112,9 @@ def install_tqdm_stub():
 
 
 def run_parameters(profile, notebook, dataset):
-    """The run's parameters (its file over the notebook's defaults, `vae_utils.runspec`), or None
+    """The run's parameters (its file over the notebook's defaults, `vae_utils.config.runspec`), or None
     when the profile has no such run."""
-    from vae_utils import runspec
+    from vae_utils.config import runspec
 
     run = runspec.run_of(notebook, dataset)
     if not runspec.run_file(profile, run).exists():
@@ -123,7 +125,8 @@ def run_parameters(profile, notebook, dataset):
 
 def rerun_beta(notebook, params, overrides):
     """Notebook 4's verdict rows under the seed override, through the notebook's own stages."""
-    from vae_utils import generation, judge, measure, verdicts
+    from vae_utils.inference import verdicts
+    from vae_utils.study import generation, judge, measure
 
     dataset, claims = params["dataset"], params["claims"]
     run = measure.beta_grid(notebook, params["profile"], dataset, params["betas"], params["n_layers"], params["d_z"],
@@ -147,14 +150,16 @@ def rerun_beta(notebook, params, overrides):
 
 def rerun(notebook, params, seed):
     """The notebook's verdict rows under the seed override, through the notebook's own stages."""
-    from vae_utils import judge, measure, summaries, verdicts
-    from vae_utils.convergence import pca_summary
+    from vae_utils.inference import verdicts
+    from vae_utils.inference.checks import pca_summary
+    from vae_utils.study import judge, measure, summaries
 
     dataset, profile = params["dataset"], params["profile"]
     overrides = {**(params.get("protocol") or {}), "seed": seed}
-    if notebook == NOTEBOOKS["04"]:
+    tag = notebooks.notebook(notebook).tag
+    if tag == "beta":
         return rerun_beta(notebook, params, overrides)
-    if notebook == NOTEBOOKS["02"]:
+    if tag == "depth":
         axes = {"d_z": params["d_z_list"], "n_layers": params["n_layers_list"]}
         run = measure.ae_vs_vae(notebook, profile, dataset, axes, overrides, params["iw_samples"])
     else:
@@ -164,7 +169,7 @@ def rerun(notebook, params, seed):
     say(f"  {measure.training_time(run)}")
     convergence = summaries.convergence(run)
     unconverged = convergence[convergence["converged"] < len(run.repeats)]
-    if notebook == NOTEBOOKS["02"]:
+    if tag == "depth":
         pca = pca_summary(run.pca_check)
         missed = pca.loc[~pca["within_tolerance"].astype(bool), "d_z"].tolist() if not pca.empty else []
         say(f"  linear AE vs PCA: mean ratio {', '.join(f'd_z={r.d_z}: {r.ratio:.4f}' for r in pca.itertuples())}"
@@ -187,7 +192,7 @@ def compare(new, reference):
     import numpy as np
     import pandas as pd
 
-    from vae_utils.verdicts import KEYS as ROW_KEYS
+    from vae_utils.inference.verdicts import KEYS as ROW_KEYS
 
     keys = ["notebook", "dataset", *ROW_KEYS]
     done = set(zip(new["notebook"], new["dataset"]))
@@ -251,7 +256,7 @@ def main(argv=None):
     out, cache = Path(args.out).resolve(), Path(args.cache).resolve()
     (out / "tables").mkdir(parents=True, exist_ok=True)
     cache.mkdir(parents=True, exist_ok=True)
-    os.environ["VAE_CACHE_DIR"] = str(cache)                 # vae_utils.paths.cache_dir reads it per call
+    os.environ["VAE_CACHE_DIR"] = str(cache)                 # vae_utils.config.paths.cache_dir reads it per call
     os.environ.setdefault("TQDM_DISABLE", "1")
     os.environ.setdefault("MPLBACKEND", "Agg")
     if args.device == "cpu":
@@ -263,9 +268,9 @@ def main(argv=None):
     import pandas as pd
     import torch
 
-    import vae_utils.data
-    from vae_utils import paths
-    from vae_utils.reproducibility import package_versions, pick_device
+    import vae_utils.core.data
+    from vae_utils.config import paths
+    from vae_utils.engine.reproducibility import package_versions, pick_device
 
     paths.check_profile(args.profile)
     if args.threads:
@@ -276,7 +281,7 @@ def main(argv=None):
     reference_path = (Path(args.reference) if args.reference
                       else paths.results_dir(args.profile, create=False) / "verdicts.csv")
     # torchvision's extracted copies go beside this run's cache, not into the repository's .cache/data
-    vae_utils.data.PROJECT_ROOT = cache / "_data_root"
+    vae_utils.core.data.PROJECT_ROOT = cache / "_data_root"
     os.environ[paths.STAGE_ENV] = str(out)   # every table vae_utils writes goes to --out/tables, not results/
 
     reference = pd.read_csv(reference_path) if reference_path.exists() else None

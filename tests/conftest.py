@@ -28,7 +28,7 @@ def tiny_mnist(tmp_path, monkeypatch):
     from torchvision.datasets import MNIST
     from torchvision.datasets.utils import calculate_md5
 
-    from vae_utils import data
+    from vae_utils.core import data
 
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
@@ -67,7 +67,7 @@ def load_script():
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     """A throw-away project: notebooks/, params/quick/ (with a protocol) and results/."""
-    from vae_utils import paths
+    from vae_utils.config import paths
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "params" / "quick").mkdir(parents=True)
     (tmp_path / "params" / "quick" / "protocol.yaml").write_text(

@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-from vae_utils import answers, findings
-from vae_utils.paths import PROJECT_ROOT
+from vae_utils.config.paths import PROJECT_ROOT
+from vae_utils.report import answers, findings
 
 
 def rows(*outcomes, dataset="mnist"):

@@ -4,8 +4,9 @@ import math
 import pytest
 import torch
 
-from vae_utils import baselines, verdicts
-from vae_utils.losses import SCALE_FLOOR
+from vae_utils.core.losses import SCALE_FLOOR
+from vae_utils.inference import verdicts
+from vae_utils.metrics import baselines
 
 
 def test_the_mean_and_the_nearest_image_predict_what_they_say():

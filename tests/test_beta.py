@@ -5,9 +5,9 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from vae_utils import judge
-from vae_utils.beta import AE, CLAIMS
-from vae_utils.generation import SAMPLER_LABELS
+from vae_utils.config.claims import AE, SAMPLER_LABELS
+from vae_utils.config.claims import BETA_CLAIMS as CLAIMS
+from vae_utils.study import judge
 
 
 def judged(table, betas, limited=()):
@@ -72,7 +72,7 @@ def test_generation_compares_each_larger_beta_with_beta_one_per_sampler():
 def test_claims_a_run_cannot_test_are_refused_before_training():
     import pytest
 
-    from vae_utils.beta import check_claims
+    from vae_utils.study.beta import check_claims
     betas = [0, 0.5, 1, 1.5]
     check_claims(["ae_like", "clusters"], betas, [0], [0.5], "mnist")
     with pytest.raises(ValueError, match=r"'cluster' in it: allowed: ae_like, vae_like, clusters, generates"):

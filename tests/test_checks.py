@@ -3,7 +3,7 @@ step, `run_notebook.py PROFILE --check`): one line per problem, naming file, fie
 allowed, no traceback, a non-zero exit."""
 import pytest
 
-from vae_utils import rules
+from vae_utils.config import rules
 
 DEPTH = "params/default/02_ae_vs_vae_depth--mnist.yaml"
 BETA = "params/default/04_beta_vae--mnist.yaml"
@@ -50,8 +50,8 @@ def test_every_problem_is_reported_at_once(repo, run_notebook):
 
 
 def test_the_rules_cover_every_protocol_field_and_the_library_reads_them():
-    from vae_utils import protocol
-    from vae_utils.training import TrainConfig
+    from vae_utils.config import protocol
+    from vae_utils.engine.training import TrainConfig
     assert set(rules.PROTOCOL) == set(protocol.FIELDS)
     for field, value in (("max_epochs", 0), ("lr", -1.0), ("anneal", 1.5), ("min_delta", 1.0)):
         with pytest.raises(ValueError, match=f"{field}={value!r} is not allowed"):

@@ -3,9 +3,10 @@ import pandas as pd
 import pytest
 import torch
 
-from vae_utils import convergence, training
-from vae_utils.data import ImageData
-from vae_utils.training import TrainConfig
+from vae_utils.core.data import ImageData
+from vae_utils.engine import convergence, training
+from vae_utils.engine.training import TrainConfig
+from vae_utils.inference import checks
 
 
 def test_final_gain_is_the_relative_fall_of_the_best_loss_in_the_last_epochs():
@@ -28,11 +29,11 @@ def test_linear_ae_vs_pca_uses_the_repeats_own_training_images(monkeypatch):
                           "test_mse": pca[c.repeat] * (1.01 if c.repeat == 0 else 1.05)} for c in configs])
     check = convergence.pca_check(runs, configs)
     assert check["repeat"].tolist() == [0, 1] and check["within_tolerance"].tolist() == [True, False]
-    summary = convergence.pca_summary(check)
+    summary = checks.pca_summary(check)
     assert summary["worst_ratio"].item() == pytest.approx(1.05)
     assert summary["ratio"].item() == pytest.approx((1.01 * pca[0] + 1.05 * pca[1]) / sum(pca))
     assert not summary["within_tolerance"].item()             # the mean may pass; repeat 1 does not
-    assert convergence.pca_summary(check.iloc[:0]).empty
+    assert checks.pca_summary(check.iloc[:0]).empty
 
 
 def test_convergence_table_reads_the_stopping_record():
@@ -54,14 +55,14 @@ def convergence_rows(settings, failed=()):
 
 
 def test_limited_settings_mark_their_rows_whatever_the_condition_columns():
-    from vae_utils import judge
+    from vae_utils.study import judge
     gaps = pd.DataFrame({"d_z": [2, 5], "n_layers": [2, 2]})
     assert judge.marked(gaps, [{"d_z": 2}], ["d_z", "n_layers"]) == {"d_z=2, n_layers=2"}
     assert judge.marked(gaps, [{"d_z": 2}], ["d_z"]) == {"d_z=2"}
 
 
 def test_a_setting_with_a_repeat_that_did_not_converge_is_limited_and_a_converged_grid_is_not():
-    from vae_utils import judge
+    from vae_utils.study import judge
     grid = [{"d_z": d, "n_layers": n} for d in (2, 10) for n in (1, 2)]
     assert judge.limited_settings(convergence_rows(grid), ["d_z", "n_layers"]) == []
     assert judge.limited_settings(convergence_rows(grid, failed=[grid[3]]), ["d_z", "n_layers"]) == [grid[3]]
@@ -71,12 +72,12 @@ def test_a_setting_with_a_repeat_that_did_not_converge_is_limited_and_a_converge
 
 
 def test_a_d_z_where_the_linear_aes_miss_pca_is_labelled_at_every_depth():
-    from vae_utils import judge
+    from vae_utils.study import judge
     check = pd.DataFrame({"d_z": [2, 2, 10, 10], "repeat": [0, 1, 0, 1], "ae_test_mse": [1.05, 1.04, 0.9, 0.9],
                           "pca_test_mse": [1.0, 1.0, 1.0, 1.0]})
     check["ratio"] = check["ae_test_mse"] / check["pca_test_mse"]
     check["within_tolerance"] = check["ratio"] <= 1.02
-    assert convergence.pca_summary(check)["within_tolerance"].tolist() == [False, True]
+    assert checks.pca_summary(check)["within_tolerance"].tolist() == [False, True]
     grid = [{"d_z": d, "n_layers": n} for d in (2, 10) for n in (1, 2, 3)]
     limited = judge.limited_settings(convergence_rows(grid, failed=[{"d_z": 10, "n_layers": 3}]),
                                      ["d_z", "n_layers"], check)
@@ -98,7 +99,7 @@ def test_the_continuation_check_fails_an_under_trained_model_and_passes_a_conver
 
 
 def test_a_model_failing_the_continuation_check_makes_its_setting_optimisation_limited():
-    from vae_utils import judge
+    from vae_utils.study import judge
     per_model = pd.DataFrame([{"model": m, "n_layers": 2, "d_z": d, "beta": 1.0, "train_images": 600, "repeat": r,
                                "epochs_run": 40, "best_epoch": 30, "hit_cap": False, "final_gain": 0.0,
                                "converged": True, "best_val_loss": 90.0}
@@ -130,7 +131,7 @@ def test_continuing_a_vae_does_not_depend_on_the_callers_random_stream():
     gains = []
     for seed in (1, 2):
         torch.manual_seed(seed)
-        gains.append(training.continue_training(result, 2, 1e-4))
+        gains.append(convergence.continue_training(result, 2, 1e-4))
         after = torch.rand(1)
         torch.manual_seed(seed)
         assert torch.equal(after, torch.rand(1))
@@ -142,9 +143,9 @@ def test_several_continuation_streams_give_distinct_continuations_and_their_medi
     # single gains differ; the check reports their median, and stream 0 is the one-stream check
     config = TrainConfig(dataset="mnist", model="vae", n_layers=1, d_z=2, n_train=600, max_epochs=3)
     results = {config: training.fit(config, device="cpu", progress=False)}
-    before, curves = training.continue_training(results[config], 5, 1e-4, streams=3)
+    before, curves = convergence.continue_training(results[config], 5, 1e-4, streams=3)
     assert len({tuple(curve) for curve in curves}) == 3
-    assert training.continue_training(results[config], 5, 1e-4) == (before, curves[:1])   # stream 0 alone
+    assert convergence.continue_training(results[config], 5, 1e-4) == (before, curves[:1])   # stream 0 alone
     one = convergence.continuation_check(results, epochs=5)
     three = convergence.continuation_check(results, epochs=5, streams=3)
     gains = sorted(before - convergence.continuation_level(curve) for curve in curves)

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torchvision.datasets import MNIST
 
-from vae_utils import data
+from vae_utils.core import data
 
 
 def test_tiny_idx_files_load_as_floats_in_unit_interval(tiny_mnist):
@@ -121,8 +121,8 @@ def test_binarized_mnist_is_binary_with_grey_probabilities_for_training():
 
 
 def test_frey_face_validation_is_whole_blocks_away_from_training_frames():
-    from vae_utils.data import FREY_GAP, config_split, load_dataset
-    from vae_utils.training import TrainConfig
+    from vae_utils.core.data import FREY_GAP, config_split, load_dataset
+    from vae_utils.engine.training import TrainConfig
     n = len(load_dataset("frey_face").train_x)
     splits = [config_split(TrainConfig(dataset="frey_face", model="ae", n_layers=1, d_z=5, repeat=r, n_train=None), n)
               for r in range(3)]

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vae_utils import data_size, protocol, stats, verdicts
-from vae_utils.judge import CLAIM
+from vae_utils.config import protocol
+from vae_utils.config.claims import CLAIM
+from vae_utils.inference import stats, verdicts
+from vae_utils.study import data_size
 
 
 def runs_table(recon_gap, nmi_gap, sizes=(6000, 60000), repeats=5, d_z=10, seed=0):

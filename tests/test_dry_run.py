@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from vae_utils import cache, data, fetch, paths, protocol
-from vae_utils.training import TrainConfig
+from vae_utils.config import paths, protocol
+from vae_utils.core import data, fetch
+from vae_utils.engine import cache
+from vae_utils.engine.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 BINARISED = "03_ae_vs_vae_latent_dim--binarized_mnist"

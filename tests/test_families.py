@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vae_utils import families, paths, runspec, verdicts
+from vae_utils.config import paths, runspec
+from vae_utils.inference import families, verdicts
 
 RESULTS = paths.results_dir("default", create=False)
 RUNS = [r for r in runspec.runs_of("default") if not r.startswith("01_")]

@@ -1,11 +1,12 @@
-"""`make data` (vae_utils.fetch): files checked by md5, downloads atomic, clear errors offline."""
+"""`make data` (vae_utils.core.fetch): files checked by md5, downloads atomic, clear errors offline."""
 import hashlib
 import http.server
 import threading
 
 import pytest
 
-from vae_utils import fetch, paths
+from vae_utils.config import paths
+from vae_utils.core import fetch
 
 PAYLOAD = b"not really an archive, but bytes with a known md5\n" * 100
 FILE = fetch.DataFile("mnist", "MNIST/raw/train-labels-idx1-ubyte.gz", hashlib.md5(PAYLOAD).hexdigest(), ())

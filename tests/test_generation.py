@@ -3,10 +3,10 @@ import pandas as pd
 import pytest
 import torch
 
-from vae_utils import generation, samplers
-from vae_utils.classifier import SmallCNN, embed_and_predict
-from vae_utils.models import AE, VAE
-from vae_utils.sample_quality import (
+from vae_utils.core import samplers
+from vae_utils.core.models import AE, VAE
+from vae_utils.metrics.classifier import SmallCNN, embed_and_predict
+from vae_utils.metrics.sample_quality import (
     RealManifold,
     class_statistics,
     density_coverage,
@@ -14,6 +14,7 @@ from vae_utils.sample_quality import (
     knn_radii,
     precision_recall,
 )
+from vae_utils.study import generation, judge
 
 
 def test_a_set_against_itself_is_perfect():
@@ -121,8 +122,8 @@ def test_latent_scatter_of_unlabelled_data_warns_nothing():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from vae_utils import figures
-    from vae_utils.models import AE
+    from vae_utils.core.models import AE
+    from vae_utils.study import figures
     model = AE(560, 2, 1)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -167,26 +168,26 @@ def synthetic_scores(gain=50.0, seed=0):
 
 
 def test_vae_versus_ae_verdicts_find_the_prior_advantage_and_mark_saturated_settings():
-    rows = generation.vae_versus_ae_verdicts(synthetic_scores(), "05", "mnist", min_effect=5.0, alpha=0.05)
+    rows = judge.vae_versus_ae_verdicts(synthetic_scores(), "05", "mnist", min_effect=5.0, alpha=0.05)
     assert len(rows) == 5 * 2 and set(rows["claim"].str.contains("generates better than AE")) == {True}
     naive = rows[rows["claim"] == "VAE (own prior) generates better than AE (N(0, I) (naive))"]
     assert list(naive["holds"]) == ["yes", "yes"] and (naive["value"] > 45).all()   # one side failing still tells
     like = rows[rows["claim"].str.contains("fitted mixture \\(10\\)\\) generates better than AE \\(fitted mixture")]
     assert len(like) == 2 and set(like["holds"]) == {"equivalent"}
-    reversed_rows = generation.vae_versus_ae_verdicts(synthetic_scores(gain=-50.0), "05", "mnist", 5.0, 0.05)
+    reversed_rows = judge.vae_versus_ae_verdicts(synthetic_scores(gain=-50.0), "05", "mnist", 5.0, 0.05)
     assert set(reversed_rows.loc[reversed_rows["claim"].str.contains("naive"), "holds"]) == {"no"}
 
 
 def test_samplers_that_score_as_well_as_real_images_are_saturated_and_not_counted():
     scores = synthetic_scores()
-    fine = generation.vae_versus_ae_verdicts(scores, "05", "mnist", 5.0, 0.05, reference={"frechet": 50.0})
+    fine = judge.vae_versus_ae_verdicts(scores, "05", "mnist", 5.0, 0.05, reference={"frechet": 50.0})
     assert "saturated" not in set(fine["holds"])                      # every sampler far worse than real images
     both_fail = scores.assign(recall=np.where(scores["d_z"] == 2, 0.001, 0.5))
-    failed = generation.vae_versus_ae_verdicts(both_fail, "05", "mnist", 5.0, 0.05)
+    failed = judge.vae_versus_ae_verdicts(both_fail, "05", "mnist", 5.0, 0.05)
     assert set(failed.loc[failed["d_z"] == 2, "holds"]) == {"saturated"}   # two failures compared: not counted
     assert np.isnan(failed.loc[failed["d_z"] == 2, "p_holm"]).all()
     assert "saturated" not in set(failed.loc[failed["d_z"] == 10, "holds"])
-    real_worse = generation.vae_versus_ae_verdicts(scores, "05", "mnist", 5.0, 0.05, reference={"frechet": 100.5})
+    real_worse = judge.vae_versus_ae_verdicts(scores, "05", "mnist", 5.0, 0.05, reference={"frechet": 100.5})
     assert set(real_worse["holds"]) == {"saturated"}                   # every pair has a side at ~100 ≤ 100.5
 
 
@@ -201,7 +202,9 @@ def test_the_quality_table_puts_the_real_images_first_and_flags_saturation():
 def test_outputs_write_tables_figures_and_the_key_figures_of_a_run(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
-    from vae_utils import outputs, paths, verdicts
+    from vae_utils.config import paths
+    from vae_utils.inference import verdicts
+    from vae_utils.study import outputs
     monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
     monkeypatch.delenv(paths.STAGE_ENV, raising=False)
     out = outputs.Outputs("quick", "05_generation", "mnist")
@@ -230,7 +233,7 @@ def test_the_shifted_prior_gap_is_read_from_its_interval_and_the_margin():
 
 
 def test_the_kernel_distance_is_unbiased_for_few_real_images_where_the_frechet_distance_is_not():
-    from vae_utils.sample_quality import frechet_distance, kernel_distance
+    from vae_utils.metrics.sample_quality import frechet_distance, kernel_distance
     rng = np.random.default_rng(0)
     real, same = rng.normal(size=(200, 20)), rng.normal(size=(1000, 20))      # one distribution, 200 "test frames"
     assert abs(kernel_distance(real, same)) < 0.02 and frechet_distance(real, same) > 0.5   # FD: small-sample bias

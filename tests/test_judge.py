@@ -6,7 +6,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from vae_utils import judge, paths, runspec, verdicts
+from vae_utils.config import paths, runspec
+from vae_utils.inference import verdicts
+from vae_utils.study import judge
 
 RESULTS = paths.published_dir("default", create=False)
 JUDGED = [run for run in runspec.runs_of("default") if not run.startswith("01_")]

@@ -1,11 +1,11 @@
-"""Opening an executed notebook in JupyterLab and letting it autosave changes nothing (`vae_utils.lab_format`)."""
+"""Opening an executed notebook in JupyterLab and letting it autosave changes nothing (`config.lab_format`)."""
 import json
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from vae_utils import lab_format
+from vae_utils.config import lab_format
 
 ROOT = Path(__file__).resolve().parent.parent
 EXECUTED = sorted((ROOT / "results" / "notebooks").glob("*.ipynb"))

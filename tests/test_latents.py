@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from vae_utils import latents
-from vae_utils.beta import check_betas
-from vae_utils.losses import kl_divergence
+from vae_utils.core.losses import kl_divergence
+from vae_utils.metrics import latents
+from vae_utils.study.beta import check_betas
 
 
 def blobs(n_per_class, n_classes=10, d=4, spread=0.05, seed=0):

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from vae_utils.likelihood import decoder_log_likelihood, importance_weighted_bound, log_normal
-from vae_utils.losses import kl_divergence, reconstruction_nll
-from vae_utils.models import VAE
+from vae_utils.core.losses import kl_divergence, reconstruction_nll
+from vae_utils.core.models import VAE
+from vae_utils.metrics.likelihood import decoder_log_likelihood, importance_weighted_bound, log_normal
 
 
 def tiny_vae(d_x, d_z, seed=0, learned_scale=False):

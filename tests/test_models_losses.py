@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from vae_utils.losses import SCALE_FLOOR, kl_divergence, loss_terms, pixel_metrics, reconstruction_nll, scale_of
-from vae_utils.models import AE, SCALE_INIT, VAE, build_model, layer_widths, parameter_count
+from vae_utils.core.losses import SCALE_FLOOR, kl_divergence, loss_terms, pixel_metrics, reconstruction_nll, scale_of
+from vae_utils.core.models import AE, SCALE_INIT, VAE, build_model, layer_widths, parameter_count
 
 
 def test_layer_widths_follow_the_floor_formula():

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from vae_utils.paths import PROJECT_ROOT
+from vae_utils.config.paths import PROJECT_ROOT
 
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 STALE = re.compile(r"\bprotocol \(?v\d\b|\(v\d\)|\bv\d \(|\bissues? #?\d+|#\d{2,}\b", re.IGNORECASE)

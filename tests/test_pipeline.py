@@ -36,7 +36,7 @@ def make_notebook(path, body):
 
 
 def test_the_protocol_is_layered_all_then_dataset_then_overrides(project):
-    from vae_utils import protocol
+    from vae_utils.config import protocol
     assert protocol.load("quick", "mnist")["max_epochs"] == 3 and protocol.load("quick", "mnist")["n_train"] == 600
     frey = protocol.load("quick", "frey_face", {"seed": 5})
     assert (frey["max_epochs"], frey["n_train"], frey["seed"], frey["repeats"]) == (9, None, 5, 2)
@@ -54,7 +54,7 @@ def test_the_protocol_is_layered_all_then_dataset_then_overrides(project):
 
 
 def test_a_run_gets_its_own_parameters_and_the_profile(project, load_script):
-    from vae_utils import runspec
+    from vae_utils.config import runspec
     run_notebook = load_script("run_notebook")
     make_notebook(project / "notebooks" / "09_x.ipynb", "print(x)")
     (project / "params" / "quick" / "09_x--frey_face.yaml").write_text("dataset: frey_face\nx: 2\n")
@@ -117,8 +117,8 @@ def test_make_clean_keeps_the_paper_and_default_results():
 
 
 def test_the_protocol_lives_only_in_the_protocol_files_and_the_makefile_asks_paths_for_folders():
-    from vae_utils import protocol
-    from vae_utils.data import DATASETS
+    from vae_utils.config import protocol
+    from vae_utils.core.data import DATASETS
     for notebook in (ROOT / "notebooks").glob("[0-9]*.ipynb"):
         declared = set(papermill.inspect_notebook(str(notebook)))
         if "protocol" in declared:          # a notebook that trains takes its protocol from the file

@@ -2,8 +2,8 @@
 import nbformat
 from test_pipeline import make_notebook
 
-from vae_utils import progress
-from vae_utils.training import TrainConfig
+from vae_utils.engine import progress
+from vae_utils.engine.training import TrainConfig
 
 
 class Clock:
@@ -70,7 +70,7 @@ def test_a_run_prints_its_progress_on_the_console_and_the_executed_notebook_hold
                                                                                       load_script):
     run_notebook = load_script("run_notebook")
     make_notebook(project / "notebooks" / "09_x.ipynb",
-                  "from vae_utils import progress\nprogress.note(f'stage {x}: training')\nprint('done')")
+                  "from vae_utils.engine import progress\nprogress.note(f'stage {x}: training')\nprint('done')")
     (project / "params" / "quick" / "09_x--mnist.yaml").write_text("x: 2\n")
     run_notebook.execute("quick", "09_x--mnist")
     assert "09_x--mnist: stage 2: training" in capfd.readouterr().out.splitlines()

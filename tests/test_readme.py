@@ -3,8 +3,8 @@ what the report step writes now from results/verdicts.csv (outcomes and conditio
 import pandas as pd
 import pytest
 
-from vae_utils import findings
-from vae_utils.paths import PROJECT_ROOT, output_dir
+from vae_utils.config.paths import PROJECT_ROOT, output_dir
+from vae_utils.report import findings
 
 
 @pytest.fixture(scope="module")

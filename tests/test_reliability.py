@@ -15,8 +15,9 @@ import psutil
 import pytest
 import torch
 
-from vae_utils import cache, data, experiments, store, training
-from vae_utils.training import TrainConfig
+from vae_utils.core import data
+from vae_utils.engine import cache, experiments, store, training
+from vae_utils.engine.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_mnist = pytest.mark.skipif(not (data.data_dir() / "MNIST" / "raw").exists(),
@@ -114,7 +115,8 @@ def test_a_really_full_filesystem_gives_a_clear_error(tiny_data, small_filesyste
 
 TWO_RUNS = textwrap.dedent("""
     import sys, time, pathlib, torch
-    from vae_utils import data, experiments, training
+    from vae_utils.core import data
+    from vae_utils.engine import experiments, training
     g = torch.Generator().manual_seed(0)
     ds = data.ImageData("mnist", torch.rand(600, 784, generator=g), torch.arange(600) % 10,
                         torch.rand(50, 784, generator=g), torch.arange(50) % 10, (28, 28), "bernoulli")
@@ -151,7 +153,7 @@ def test_two_runs_sharing_a_cache_train_a_config_once(tmp_path):
 def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time, pathlib
-        from vae_utils import store
+        from vae_utils.engine import store
         lock = store.try_key_lock("k", pathlib.Path({str(tmp_path)!r}))
         print("held", flush=True)
         time.sleep(600)

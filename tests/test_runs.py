@@ -14,7 +14,7 @@ import papermill
 import pytest
 from test_pipeline import make_notebook
 
-from vae_utils import paths
+from vae_utils.config import paths
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -40,7 +40,7 @@ def test_a_notebooks_defaults_are_the_default_profiles_run_of_its_default_datase
 def test_an_interactive_profile_reads_the_default_files_and_writes_only_its_scratch_folder():
     assert paths.params_profile(paths.INTERACTIVE) == "default" and not paths.is_dry(paths.INTERACTIVE)
     assert paths.published_dir(paths.INTERACTIVE, create=False) == ROOT / "results" / "profiles" / "interactive"
-    made = subprocess.run([sys.executable, str(ROOT / "vae_utils" / "paths.py"), "interactive"],
+    made = subprocess.run([sys.executable, str(ROOT / "vae_utils" / "config" / "paths.py"), "interactive"],
                           capture_output=True, text=True)
     assert made.returncode != 0 and "make runs default, quick, paper" in made.stderr
 
@@ -135,7 +135,7 @@ def test_dry_run_parameters_must_be_declared_and_of_the_declared_type(tmp_path, 
     with pytest.raises(ValueError, match=r"dry.yaml: parameter\(s\) \['n_sample'\] are declared by no notebook"):
         run_notebook.check_dry_parameters("paper-dry")
     dry.write_text(good.replace("n_samples: 25", "n_samples: fifty"))
-    from vae_utils import runspec
+    from vae_utils.config import runspec
     declared = papermill.inspect_notebook(str(ROOT / "notebooks" / "05_generation.ipynb"))
     with pytest.raises(ValueError, match="dry.yaml: n_samples='fifty' is not allowed; the notebook declares it as int"):
         runspec.parameters("paper-dry", "05_generation--mnist", declared)

@@ -4,9 +4,9 @@ import math
 import pytest
 import torch
 
-from vae_utils import cache, experiments, stacked, training
-from vae_utils.data import ImageData, config_split
-from vae_utils.training import TrainConfig
+from vae_utils.core.data import ImageData, config_split
+from vae_utils.engine import cache, experiments, stacked, training
+from vae_utils.engine.training import TrainConfig
 
 # Stacked and single training do the same arithmetic in a different order (one baddbmm over
 # K members instead of K addmms), so float32 results differ in the last bits. After one epoch

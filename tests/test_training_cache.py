@@ -5,14 +5,14 @@ from dataclasses import asdict
 import pytest
 import torch
 
-from vae_utils import cache, experiments, store, training
-from vae_utils.training import TrainConfig
+from vae_utils.engine import cache, experiments, store, training
+from vae_utils.engine.training import TrainConfig
 
 
 @pytest.fixture
 def tiny_data(monkeypatch):
     """A small deterministic stand-in for MNIST so training tests take a second."""
-    from vae_utils.data import ImageData
+    from vae_utils.core.data import ImageData
     g = torch.Generator().manual_seed(0)
     ds = ImageData("mnist", torch.rand(300, 784, generator=g), torch.arange(300) % 10,
                    torch.rand(50, 784, generator=g), torch.arange(50) % 10, (28, 28), "bernoulli")
@@ -98,7 +98,7 @@ def test_fit_stops_early_keeps_the_best_epoch_and_reports_the_elbo(tiny_data):
 
 
 def tiny_val_images(config):
-    from vae_utils.data import config_split
+    from vae_utils.core.data import config_split
     ds = training.load_dataset("mnist")
     return ds.train_x[config_split(config, len(ds.train_x))[1]]
 

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vae_utils import experiments, stats, verdicts
+from vae_utils.engine import experiments
+from vae_utils.inference import stats, verdicts
 
 NOISE = [-0.2, -0.1, 0.0, 0.1, 0.2]
 
@@ -97,7 +98,7 @@ def test_gap_slope_uses_every_value_paired_by_repeat():
 
 def test_each_run_writes_its_verdicts_and_the_report_takes_exactly_the_profiles_runs(tmp_path, monkeypatch,
                                                                                     load_script):
-    from vae_utils import paths
+    from vae_utils.config import paths
     report = load_script("report")
     monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
     monkeypatch.setattr(report, "PROJECT_ROOT", tmp_path)
@@ -139,7 +140,7 @@ def test_rows_another_notebook_already_tested_are_counted_once(load_script):
 
 
 def test_pick_finds_exactly_one_result():
-    from vae_utils.training import TrainConfig
+    from vae_utils.engine.training import TrainConfig
     configs = experiments.grid(dict(dataset="mnist", n_layers=2, max_epochs=1), model=["ae", "vae"], d_z=[2, 5])
     results = {c: f"{c.model}-{c.d_z}" for c in configs}
     assert experiments.pick(results, model="vae", d_z=5) == "vae-5"
@@ -163,7 +164,7 @@ def test_verdict_rows_are_described_one_line_per_claim():
                                            ({2: 0.0, 5: 1.3, 10: 2.3, 50: 4.6}, "")])
 def test_a_trend_carried_by_one_level_says_so(gaps, carried):
     """A slope that only the last level makes is labelled as carried by it; a steady one is not."""
-    from vae_utils import judge
+    from vae_utils.study import judge
     runs = jitter(runs_table(gaps))   # without it every repeat has the same slope: no variance to test
     margin = 1.0 / math.log2(50 / 2)
     row = verdicts.verdict_rows("nb", "mnist", "gap grows", stats.gap_slope(runs, "d_z", "test_recon", margin),

@@ -1,16 +1,12 @@
-"""vae_utils: the small library behind the AE / VAE / beta-VAE notebooks.
+"""vae_utils: the library behind the AE / VAE / β-VAE notebooks, in rooms by concern. Imports
+only go down this list:
 
-One module per concern:
-  data (datasets, their registry, splits) · models · losses · training (config, `fit`, evaluation)
-  · stacked (many configs of one architecture trained as one model) · store (models on disk)
-  · cache (AE/VAE entries in the store) · experiments (grids, train or load) · latents (posterior
-  statistics, active units, clustering) · likelihood (the importance-weighted bound) · tables
-  · stats · verdicts · figures · plotting · classifier · samplers · sample_quality · generation
-  · paths · protocol (a profile's training protocol) · runspec (a run's parameter files, checked)
-  · outputs (every file a run writes) · reproducibility.
-
-A notebook run is three stages over one value: measure (`measure.ae_vs_vae`, `measure.beta_grid`:
-the models and their per-model tables, a `measure.Measured`), judge (`judge`: verdict rows from
-those tables alone) and show (`show`: figures), with `summaries` (tables over repeats) beside
-them; beta and data_size hold what only notebooks 4 and 6 ask.
+  report     the answers in words and the generated findings (answers, findings)
+  study      the three stages of a notebook run: measure, judge, show, with summaries, figures,
+             outputs and what only one notebook asks (beta, data_size, generation)
+  inference  paired intervals and tests (stats), verdict rows (verdicts), multiplicity families
+  metrics    likelihood bounds, latent statistics, sample quality, baselines, the feature classifier
+  engine     training (single and stacked), the model store and cache, convergence checks, progress
+  core       datasets and their files, models, losses, samplers
+  config     paths, the dataset registry, value rules, protocols and run files (torch-free)
 """

@@ -1,0 +1,102 @@
+"""Grids of training configs, trained (stacked where they can be) or loaded from the cache."""
+import itertools
+
+from . import cache, store
+from .progress import TrainingProgress, note
+from .reproducibility import pick_device
+from .stacked import fit_stacked, stack_groups
+from .training import TrainConfig, fit
+
+
+def grid(base, **axes):
+    """TrainConfigs for every combination of `axes` (name -> list of values) on top of `base`."""
+    names = list(axes)
+    for name in names:
+        if name not in TrainConfig.__dataclass_fields__:
+            raise ValueError(f"grid axis {name!r} is not a TrainConfig field")
+    return [TrainConfig(**{**base, **dict(zip(names, values))})
+            for values in itertools.product(*(axes[n] for n in names))]
+
+
+def unique(configs):
+    """Configs without repeats, in their first order (shared models are trained once)."""
+    return list(dict.fromkeys(configs))
+
+
+def default_stack_size(device=None):
+    """Members per stack: 10 on a CPU (measured by `make bench`), 64 on a GPU."""
+    return 64 if pick_device(device).type == "cuda" else 10
+
+
+def run_all(configs, device=None, max_stack=None):
+    """Train (or load from the cache) every config; returns {config: FitResult}.
+
+    What is not cached trains in stacks of up to `max_stack` configs that differ only in
+    repeat, seed, β or prior (`vae_utils.engine.stacked`); each model is cached under its own key.
+    A config that another process is training (its key is locked) is waited for and then
+    loaded, so that two runs sharing a cache train it once. A model whose loss stops being
+    finite is reported after the others are cached.
+    """
+    configs = unique(configs)
+    results = {c: cache.load(c) for c in configs}
+    missing = [c for c, r in results.items() if r is None]
+    note(f"{len(configs) - len(missing)} of {len(configs)} model(s) loaded from the cache")
+    locks, errors = {}, []
+    try:
+        for c in missing:
+            locks[c] = store.try_key_lock(cache.cache_key(c))
+        mine = [c for c in missing if locks[c] is not None]
+        theirs = [c for c in missing if locks[c] is None]
+        for c in mine:                    # finished by another process between our look and our lock
+            results[c] = cache.load(c)
+        errors += _train([c for c in mine if results[c] is None], results, device, max_stack,
+                         saved=lambda c: locks.pop(c).release())   # a waiting run may load it now
+    finally:
+        for lock in locks.values():
+            if lock is not None:
+                lock.release()
+    for c in theirs:                      # wait for the other process; train what it did not leave
+        with store.key_lock(cache.cache_key(c)):
+            results[c] = cache.load(c)
+            if results[c] is None:
+                errors += _train([c], results, device, max_stack)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def _train(configs, results, device, max_stack, saved=None):
+    """Train `configs` in stacks, cache each and put it in `results` (then call `saved(config)`);
+    the errors, in order."""
+    errors = []
+    groups = stack_groups(configs, max_stack or default_stack_size(device))
+    if groups:
+        note(f"training {len(configs)} model(s) in {len(groups)} stack(s)")
+    progress = TrainingProgress(groups)
+    try:
+        for i, group in enumerate(groups):
+            progress.stack(i, group)
+            if len(group) == 1:
+                outcomes = [fit(group[0], device=device, progress=False, on_epoch=progress.epoch)]
+            else:
+                outcomes = fit_stacked(group, device=device, progress=False, on_epoch=progress.epoch)
+            progress.stack_done()
+            for config, outcome in zip(group, outcomes):
+                if isinstance(outcome, Exception):
+                    errors.append(outcome)
+                    continue
+                cache.save(outcome)
+                results[config] = outcome
+                if saved:
+                    saved(config)
+    finally:
+        progress.close()
+    return errors
+
+
+def pick(results, **fields):
+    """The one result whose config has all `fields` (e.g. model="vae", d_z=2, repeat=0)."""
+    found = [r for c, r in results.items() if all(getattr(c, k) == v for k, v in fields.items())]
+    if len(found) != 1:
+        raise ValueError(f"{len(found)} trained models match {fields}; expected exactly one")
+    return found[0]

@@ -1,0 +1,323 @@
+"""Training configuration, the one `fit` loop for AE and VAE, and evaluation."""
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import torch
+from tqdm.auto import tqdm
+
+from ..config import rules
+from ..core.data import DATASETS, binarise_batch, binariser, check_split, config_split, dataset_info, load_dataset
+from ..core.losses import check_likelihood, loss_terms, pixel_metrics
+from ..core.models import MODELS, build_model, check_prior, layer_widths
+from .reproducibility import pick_device, seed_everything
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained model (and so its cache key)."""
+    dataset: str
+    model: str                      # "ae" or "vae"
+    n_layers: int
+    d_z: int
+    beta: float = 1.0               # weight of the KL term (VAE); the recon term is a per-example sum
+    likelihood: str | None = None   # None: the dataset's default (bernoulli / gaussian)
+    prior_mean: tuple | None = None # VAE prior N(prior_mean, diag(prior_std^2)); None: N(0, I)
+    prior_std: tuple | None = None
+    max_epochs: int = 100           # cap; training stops earlier when validation stops improving
+    patience: int = 10              # epochs without a significant validation gain before stopping
+    min_delta: float = 1e-3         # a gain counts when it lowers the validation loss by this fraction
+    batch_size: int = 100
+    lr: float = 1e-3
+    anneal: float | None = None     # after early stopping, a second phase from the best epoch at lr × anneal
+                                    # until validation stops improving again; None: no second phase
+    seed: int = 0                   # data seed; a repeat's init, order and noise use seed * 1000 + repeat
+    repeat: int = 0                 # which independent repeat (data.repeat_indices)
+    n_train: int | None = None      # images per repeat (disjoint blocks), or None: all, per-repeat order
+
+    def __post_init__(self):
+        for name in ("prior_mean", "prior_std"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, tuple(float(v) for v in value))
+        if self.likelihood is None and self.dataset in DATASETS:
+            object.__setattr__(self, "likelihood", DATASETS[self.dataset].likelihood)
+        self.validate()
+
+    def validate(self):
+        """Raise ValueError naming the first bad parameter, before any data is loaded."""
+        info = dataset_info(self.dataset)
+        if self.model not in MODELS:
+            raise ValueError(f"model={self.model!r} is not known; allowed: {', '.join(MODELS)}")
+        check_likelihood(self.likelihood)
+        layer_widths(info.d_x, self.d_z, self.n_layers)
+        if not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta >= 0):
+            raise ValueError(f"beta={self.beta!r} is not allowed; it must be a finite number >= 0")
+        for name in ("max_epochs", "patience", "batch_size", "lr", "anneal", "min_delta"):
+            rules.check_value(name, getattr(self, name))          # the protocol's rules (vae_utils.config.rules)
+        check_prior(self.model, self.d_z, self.prior_mean, self.prior_std)
+        check_split(self.repeat, self.n_train)
+
+    def to_dict(self):
+        """The fields, `anneal` only where it is set: a model trained before that field existed
+        keeps its cache key and its entry still matches."""
+        fields = asdict(self)
+        if fields["anneal"] is None:
+            del fields["anneal"]
+        return fields
+
+    def label(self):
+        return (f"{self.model.upper()} {self.dataset} L={self.n_layers} d_z={self.d_z} "
+                f"beta={self.beta:g} repeat={self.repeat}")
+
+
+EVAL_NOISE_SEED = 12345     # sampled evaluations draw from their own seeded stream
+
+
+def anneal_seed(config):
+    """The seed of a config's annealing phase (its shuffling and noise), the same in both engines."""
+    return config.seed * 1000 + config.repeat + 7919
+
+
+@torch.no_grad()
+def evaluate(model, x, likelihood, beta=1.0, sample=False, batch_size=2000):
+    """Mean loss terms and per-pixel metrics over `x` in one pass without gradients.
+
+    A VAE is evaluated at its posterior mean unless `sample=True`: then with one posterior
+    sample per image from a fixed seed, so the result is the (β-)ELBO's Monte Carlo estimate,
+    repeatable, and the caller's random stream is left as it was.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(EVAL_NOISE_SEED)
+        return _evaluate(model, x, likelihood, beta, sample, batch_size, device)
+
+
+def _evaluate(model, x, likelihood, beta, sample, batch_size, device):
+    totals = {}
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size].to(device)
+        out = model(xb, sample=sample)
+        terms = {k: v * len(xb) for k, v in loss_terms(model, out, xb, likelihood, beta).items()}
+        terms.update(pixel_metrics(out.logits, xb))
+        for k, v in terms.items():
+            totals[k] = totals.get(k, 0.0) + float(v)
+    return {k: v / len(x) for k, v in totals.items()}
+
+
+def make_optimizer(model, lr, capturable=False):
+    """Adam, fused where this torch supports it (faster on CPU and GPU).
+
+    `capturable=True` keeps Adam's step count on the device, as a CUDA graph needs.
+    """
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True, capturable=capturable)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(model.parameters(), lr=lr, capturable=capturable)
+
+
+def model_for(config):
+    """The (untrained) model a training config describes: the one config → model function."""
+    return build_model(config.model, dataset_info(config.dataset).d_x, config.d_z, config.n_layers,
+                       config.prior_mean, config.prior_std, learned_scale=config.likelihood == "gaussian")
+
+
+def init_model(config):
+    """`config`'s freshly initialised model and its shuffling generator, both from its seed."""
+    generator = seed_everything(config.seed * 1000 + config.repeat)
+    return model_for(config), generator
+
+
+def test_metrics(model, config, test_x):
+    """Test-set metrics, once, after training, on the whole test set: at the posterior mean,
+    and for a VAE with one posterior sample ("sampled"; test_elbo is minus its recon + KL)."""
+    test = {f"test_{k}": v for k, v in evaluate(model, test_x, config.likelihood, config.beta).items()}
+    if config.model == "vae":
+        sampled = evaluate(model, test_x, config.likelihood, config.beta, sample=True)
+        test.update({f"test_sampled_{k}": v for k, v in sampled.items()})
+        test["test_elbo"] = -(sampled["recon"] + sampled["kl"])
+    return test
+
+
+def epoch_record(epoch, model, train_eval_x, val_x, config, running, seconds):
+    """One history row: the epoch's running training terms, and the same evaluation (the
+    training objective; a VAE with a sample) on a fixed training subset and on validation."""
+    sample = config.model == "vae"
+    row = {"epoch": epoch, "train_loss": running[0], "train_recon": running[1], "train_kl": running[2]}
+    for name, x in (("train_eval", train_eval_x), ("val", val_x)):
+        row.update({f"{name}_{k}": v for k, v in
+                    evaluate(model, x, config.likelihood, config.beta, sample=sample).items()})
+    row["seconds"] = seconds
+    return row
+
+
+class EarlyStopping:
+    """Watches a model's validation loss: keeps the best weights, says when to stop.
+
+    A gain is significant when it lowers the loss by more than `min_delta` (relative) below
+    the last significant level; training stops after `patience` epochs without one.
+    """
+
+    def __init__(self, patience, min_delta):
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.best_epoch, self.best_state = math.inf, 0, None
+        self.level, self.last_gain, self.stopped = math.inf, 0, False
+
+    def update(self, epoch, loss, model):
+        """Record epoch `epoch`'s validation loss; True when training should stop."""
+        if loss < self.best:
+            self.best, self.best_epoch = loss, epoch
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if loss < self.level - self.min_delta * abs(self.level) or self.level == math.inf:
+            self.level, self.last_gain = loss, epoch
+        self.stopped = epoch - self.last_gain >= self.patience
+        return self.stopped
+
+    @classmethod
+    def resumed(cls, patience, min_delta, best_epoch, best_loss, model, epoch):
+        """A watcher for a further phase starting after `epoch`, holding `model` (the restored
+        best, of `best_epoch` and loss `best_loss`) as its best so far."""
+        stopper = cls(patience, min_delta)
+        stopper.best, stopper.best_epoch, stopper.level, stopper.last_gain = best_loss, best_epoch, best_loss, epoch
+        stopper.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return stopper
+
+    def restore(self, model):
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+    def summary(self, epochs_run, max_epochs):
+        return {"best_epoch": self.best_epoch, "epochs_run": epochs_run, "stopped_early": self.stopped,
+                "hit_cap": not self.stopped and epochs_run >= max_epochs}
+
+
+def train_eval_subset(train_idx, n_val):
+    """The fixed slice of a repeat's training images evaluated each epoch (as many as its validation set)."""
+    return train_idx[:n_val]
+
+
+def train_epoch(model, optimizer, x_train, batch_size, generator, likelihood, beta, binarise=None):
+    """One pass over `x_train` in seeded random batches; returns mean [loss, recon, kl].
+    With a `binarise` generator, `x_train` holds pixel probabilities and each batch is binarised anew."""
+    model.train()
+    device = x_train.device
+    order = torch.randperm(len(x_train), generator=generator).to(device)
+    sums = torch.zeros(3, device=device)
+    for batch in order.split(batch_size):
+        xb = x_train[batch] if binarise is None else binarise_batch(x_train[batch], binarise)
+        terms = loss_terms(model, model(xb), xb, likelihood, beta)
+        optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        optimizer.step()
+        sums += torch.stack([terms["loss"].detach(), terms["recon"].detach(),
+                             terms["kl"].detach()]) * len(batch)
+    return (sums / len(x_train)).tolist()
+
+
+def training_data(config, device):
+    """A config's images on `device`: (training images, validation images, the fixed training
+    subset evaluated each epoch, the binarisation stream or None). Dynamically binarised data
+    gives its pixel probabilities, binarised anew each batch."""
+    data = load_dataset(config.dataset)
+    train_idx, val_idx = config_split(config, len(data.train_x))
+    dynamic = data.train_p is not None
+    x_train = (data.train_p if dynamic else data.train_x)[train_idx].to(device)
+    return (x_train, data.train_x[val_idx].to(device),
+            data.train_x[train_eval_subset(train_idx, len(val_idx))].to(device),
+            binariser(config, device) if dynamic else None)
+
+
+@dataclass
+class FitResult:
+    model: torch.nn.Module
+    config: TrainConfig
+    history: list = field(default_factory=list)   # one dict per epoch
+    train_seconds: float = 0.0                    # wall time; for a stacked member, the stack's / K
+    test: dict = field(default_factory=dict)      # test-set metrics, once, after training
+    stack_size: int = 1                           # members trained together (vae_utils.engine.stacked)
+    stopping: dict = field(default_factory=dict)  # best_epoch, epochs_run, stopped_early, hit_cap
+
+
+def train_phase(model, optimizer, generator, data, config, stopper, history, epochs, start, phase, progress=True,
+                on_epoch=None):
+    """The one epoch loop of a single model: for each epoch in `epochs`, a pass over the training
+    images, the epoch's record appended to `history`, early stopping (`stopper`) told, `on_epoch`
+    too; then the best epoch restored. `data`: (x_train, x_val, x_train_eval, binarise) from
+    `training_data`; `phase`: "train" or "anneal" (in messages and progress). FloatingPointError
+    when the training loss stops being finite."""
+    x_train, x_val, x_train_eval, binarise = data
+    label = config.label() if phase == "train" else f"{config.label()} annealed"
+    bar = tqdm(epochs, desc=label, leave=False, **({} if progress else {"disable": True}))   # TQDM_DISABLE=1 too
+    for epoch in bar:
+        train = train_epoch(model, optimizer, x_train, config.batch_size, generator,
+                            config.likelihood, config.beta, binarise)
+        if not all(math.isfinite(v) for v in train):
+            during = "" if phase == "train" else " (annealing)"
+            raise FloatingPointError(f"non-finite training loss at epoch {epoch}{during} for {config}")
+        history.append(epoch_record(epoch, model, x_train_eval, x_val, config, train, time.perf_counter() - start))
+        bar.set_postfix(loss=f"{train[0]:.2f}", val=f"{history[-1]['val_loss']:.2f}")
+        stop = stopper.update(epoch, history[-1]["val_loss"], model)
+        if on_epoch:
+            on_epoch(phase, epoch, stopper.best)
+        if stop:
+            break
+    stopper.restore(model)
+
+
+def fit(config, device=None, progress=True, on_epoch=None):
+    """Train `config` from scratch until its validation loss stops improving (or the epoch cap);
+    return the best epoch's model, the history and the test metrics.
+
+    Raises FloatingPointError (naming the config and the epoch) when the loss stops being finite.
+    `on_epoch(phase, epoch, best)` is told of each epoch (`progress.TrainingProgress.epoch`).
+    """
+    config.validate()
+    device = pick_device(device)
+    x_train, x_val, x_train_eval, binarise = training_data(config, device)
+    model, generator = init_model(config)
+    model.to(device)
+    optimizer = make_optimizer(model, config.lr)
+    stopper = EarlyStopping(config.patience, config.min_delta)
+    history, start = [], time.perf_counter()
+    train_phase(model, optimizer, generator, (x_train, x_val, x_train_eval, binarise), config, stopper, history,
+                range(1, config.max_epochs + 1), start, "train", progress, on_epoch)
+    return finish(FitResult(model.cpu().eval(), config, history, time.perf_counter() - start,
+                            stopping=stopper.summary(len(history), config.max_epochs)), device, progress, on_epoch)
+
+
+def finish(result, device=None, progress=True, on_epoch=None):
+    """A first phase's `result` (its best epoch restored) made final: its annealing phase when
+    its config has one (`anneal`), then its test metrics."""
+    if result.config.anneal is not None:
+        result = anneal(result, device, progress, on_epoch)
+    test = test_metrics(result.model, result.config, load_dataset(result.config.dataset).test_x)
+    return replace(result, test=test)
+
+
+def annealed_stopping(first, second, phase_one):
+    """The stopping record over both phases: `first` and `second` summaries, the second
+    phase starting after epoch `phase_one`."""
+    return {**second, "annealed_after": phase_one, "hit_cap": first["hit_cap"] or not second["stopped_early"]}
+
+
+def anneal(result, device=None, progress=True, on_epoch=None):
+    """The annealing phase: `result`'s model trained on from its restored best epoch with a
+    fresh Adam at lr × `config.anneal`, under the same stopping rule (at most `max_epochs` more
+    epochs), with its own seeded streams (`anneal_seed`); the history goes on, and the best
+    epoch of either phase is kept. `stacked.fit_stacked` runs the same phase as a stack."""
+    config, device = result.config, pick_device(device)
+    x_train, x_val, x_train_eval, binarise = training_data(config, device)
+    model = result.model.to(device)
+    generator = seed_everything(anneal_seed(config))
+    optimizer = make_optimizer(model, config.lr * config.anneal)
+    first = len(result.history)
+    stopper = EarlyStopping.resumed(config.patience, config.min_delta, result.stopping["best_epoch"],
+                                    min(h["val_loss"] for h in result.history), model, first)
+    history, start = list(result.history), time.perf_counter() - result.train_seconds
+    train_phase(model, optimizer, generator, (x_train, x_val, x_train_eval, binarise), config, stopper, history,
+                range(first + 1, first + config.max_epochs + 1), start, "anneal", progress, on_epoch)
+    stopping = annealed_stopping(result.stopping, stopper.summary(len(history), first + config.max_epochs),
+                                 first)
+    return replace(result, model=model.cpu().eval(), history=history,
+                   train_seconds=time.perf_counter() - start, stopping=stopping)

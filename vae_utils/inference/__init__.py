@@ -1,0 +1,1 @@
+"""Statistics: paired intervals and tests, verdict rows and their outcomes, multiplicity families."""

@@ -1,0 +1,62 @@
+"""Notebook 6: claims 1 and 4 at each training-set size, and whether their gaps change with it."""
+import numpy as np
+import pandas as pd
+
+from ...config.claims import BETA_CLAIMS as CLAIMS
+from ...config.claims import CHANGE_IDS, CHANGES, CLAIM, CLAIM_ID, SIZE
+from ...inference import stats, verdicts
+from .rules import limited_settings, marked
+
+
+def _named(rows, gaps, columns, own_size, shared):
+    """With `shared`, the conditions at the profile's own size read as in the run whose models they
+    are (so the report counts them once): `columns` without the size, in words and keys; elsewhere
+    with it."""
+    rows = rows.copy()
+    theirs = (gaps[SIZE] == own_size).to_numpy() & bool(shared)
+    rows["condition"] = [verdicts.condition_of(g, [c for c in columns if c != SIZE]) if own else condition
+                         for (_, g), condition, own in zip(gaps.iterrows(), rows["condition"], theirs)]
+    rows.loc[theirs, SIZE] = np.nan
+    return rows
+
+
+def size_claims(runs, convergence, *, notebook, dataset, min_effect, alpha, nmi_min_effect, own_size, shared=()):
+    """Claim 1 (VAE − AE test reconstruction, nats per image) and claim 4 (β = 1 − AE k-means NMI
+    of the codes) at every size and d_z: one Holm family per claim. `shared`: the metrics whose
+    rows at `own_size` are another notebook's models (named as there). Beside the verdict columns:
+    the row's d_z and size."""
+    by, parts = [SIZE, "d_z"], []
+    limited = limited_settings(convergence, by)
+    recon = stats.paired_gap(runs, by, "test_recon", min_effect)
+    recon["n_layers"] = runs["n_layers"].iloc[0]
+    nmi = stats.paired_gap(runs, by, "nmi", nmi_min_effect).assign(beta="1", versus="ae")
+    for claim, key, gaps, columns, metric in ((CLAIM, CLAIM_ID, recon, ["d_z", "n_layers", SIZE], "test_recon"),
+                                              (CLAIMS["clusters"], "clusters", nmi, ["beta", "versus", "d_z", SIZE],
+                                               "nmi")):
+        rows = verdicts.verdict_rows(notebook, dataset, claim, gaps, columns, +1, alpha,
+                                     marked(gaps, limited, columns), claim_id=key)
+        rows = _named(rows, gaps, columns, own_size, metric in shared)
+        parts.append(rows.assign(images=gaps[SIZE].to_numpy()))
+    return pd.concat(parts, ignore_index=True)
+
+
+def size_changes(runs, convergence, *, notebook, dataset, min_effect, alpha, nmi_min_effect):
+    """Per claim and d_z: does the gap at the largest size differ from the gap at the smallest?
+    A two-sample (Welch) interval on the difference of the two gaps' means, two-sided, with the
+    claim's own smallest effect as the margin. Beside the verdict columns: the row's d_z and sizes."""
+    sizes = sorted(runs[SIZE].unique())
+    low, high = sizes[0], sizes[-1]
+    limited = limited_settings(convergence, [SIZE, "d_z"])
+    rows = []
+    for metric, margin in (("test_recon", min_effect), ("nmi", nmi_min_effect)):
+        gaps = stats.repeat_gaps(runs, [SIZE, "d_z"], metric)
+        table = pd.DataFrame([stats.difference_of_means(gaps.loc[(high, d_z)], gaps.loc[(low, d_z)], margin,
+                                                        d_z=d_z, sizes=f"{int(high)} vs {int(low)} images",
+                                                        metric=f"{metric} gap difference")
+                              for d_z in sorted(runs["d_z"].unique())])
+        not_counted = {verdicts.condition_of(g, ["d_z", "sizes"]) for _, g in table.iterrows()
+                       if any(s.get("d_z", g["d_z"]) == g["d_z"] and s.get(SIZE, low) in (low, high)
+                              for s in limited)}
+        rows.append(verdicts.verdict_rows(notebook, dataset, CHANGES[metric], table, ["d_z", "sizes"], 0, alpha,
+                                          not_counted, claim_id=CHANGE_IDS[metric]).assign(sizes=table["sizes"]))
+    return pd.concat(rows, ignore_index=True)
