@@ -8,13 +8,10 @@ its own loss's. On CUDA the whole step (batch gather, forward, backward, fused A
 captured once in a CUDA graph and replayed, with no host sync inside an epoch. A config's
 annealing phase (`anneal`) is a second stack of the same members, as `training.anneal` gives it.
 """
-import math
-import statistics
 import time
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..core.data import binarise_batch, binariser, config_split, load_dataset
 from ..core.losses import loss_terms
@@ -25,11 +22,11 @@ from .training import (
     FitResult,
     anneal_seed,
     annealed_stopping,
-    epoch_record,
     init_model,
     make_optimizer,
     test_metrics,
     train_eval_subset,
+    train_phase,
 )
 
 STACKABLE_FIELDS = ("repeat", "seed", "beta", "prior_mean", "prior_std")
@@ -261,6 +258,10 @@ class StackedTrainer:
                 self.step(self.batch)
         self.graph.replay()
 
+    def write_back(self):
+        """Copy the stacked weights back into each member model (`StackedAutoencoder.write_back`)."""
+        self.model.write_back()
+
     def train_epoch(self):
         """One pass of every member over its own training set; (K, 3) means of [loss, recon, kl]."""
         self.model.train()
@@ -289,35 +290,6 @@ def check_stackable(configs):
         raise ValueError("a stack cannot hold the same config twice")
     if len({stack_key(c) for c in configs}) > 1:
         raise ValueError(f"stacked configs may differ only in {', '.join(STACKABLE_FIELDS)}")
-
-
-def train_phase(trainer, configs, members, histories, stoppers, failed, offsets, start, label, progress,
-                on_epoch=None, phase="train"):
-    """Train `trainer`'s members (configs[k] for k in the stack's order) epoch by epoch until each
-    has stopped or failed, dropping finished ones from the stack; member k's epochs are numbered
-    from offsets[k] + 1, its records go to histories[k], its error to failed[k]; `on_epoch(phase,
-    epoch, best)` hears of each epoch (best: the median over the live members of their best so far)."""
-    live = [configs.index(c) for c in trainer.configs]              # live[i]: config of position i
-    for epoch in tqdm(range(1, configs[0].max_epochs + 1), desc=label, leave=False, disable=not progress):
-        train = trainer.train_epoch().tolist()
-        trainer.model.write_back()
-        for i, k in enumerate(live):
-            number = offsets[k] + epoch
-            if not all(math.isfinite(v) for v in train[i]):
-                failed[k] = FloatingPointError(f"non-finite training loss at epoch {number} for {configs[k]}")
-                continue
-            histories[k].append(epoch_record(number, members[k], trainer.train_eval_x[i], trainer.val_x[i],
-                                             configs[k], train[i], time.perf_counter() - start))
-            stoppers[k].update(number, histories[k][-1]["val_loss"], members[k])
-        going = [i for i, k in enumerate(live) if k not in failed and not stoppers[k].stopped]
-        if on_epoch:
-            on_epoch(phase, epoch, statistics.median(stoppers[k].best for k in live if k not in failed) if any(
-                k not in failed for k in live) else math.nan)
-        if not going:
-            return
-        if len(going) < len(live):
-            trainer.keep(going)
-            live = [live[i] for i in going]
 
 
 def fit_stacked(configs, device=None, progress=True, on_epoch=None):

@@ -1,5 +1,6 @@
 """Training configuration, the one `fit` loop for AE and VAE, and evaluation."""
 import math
+import statistics
 import time
 from dataclasses import asdict, dataclass, field, replace
 
@@ -239,30 +240,55 @@ class FitResult:
     stopping: dict = field(default_factory=dict)  # best_epoch, epochs_run, stopped_early, hit_cap
 
 
-def train_phase(model, optimizer, generator, data, config, stopper, history, epochs, start, phase, progress=True,
-                on_epoch=None):
-    """The one epoch loop of a single model: for each epoch in `epochs`, a pass over the training
-    images, the epoch's record appended to `history`, early stopping (`stopper`) told, `on_epoch`
-    too; then the best epoch restored. `data`: (x_train, x_val, x_train_eval, binarise) from
-    `training_data`; `phase`: "train" or "anneal" (in messages and progress). FloatingPointError
-    when the training loss stops being finite."""
-    x_train, x_val, x_train_eval, binarise = data
-    label = config.label() if phase == "train" else f"{config.label()} annealed"
-    bar = tqdm(epochs, desc=label, leave=False, **({} if progress else {"disable": True}))   # TQDM_DISABLE=1 too
-    for epoch in bar:
-        train = train_epoch(model, optimizer, x_train, config.batch_size, generator,
-                            config.likelihood, config.beta, binarise)
-        if not all(math.isfinite(v) for v in train):
-            during = "" if phase == "train" else " (annealing)"
-            raise FloatingPointError(f"non-finite training loss at epoch {epoch}{during} for {config}")
-        history.append(epoch_record(epoch, model, x_train_eval, x_val, config, train, time.perf_counter() - start))
-        bar.set_postfix(loss=f"{train[0]:.2f}", val=f"{history[-1]['val_loss']:.2f}")
-        stop = stopper.update(epoch, history[-1]["val_loss"], model)
+def train_phase(trainer, configs, members, histories, stoppers, failed, offsets, start, label, progress,
+                on_epoch=None, phase="train"):
+    """The one epoch loop of both trainers (`SingleTrainer`, `stacked.StackedTrainer`): train
+    `trainer`'s members (configs[k] for k in its order) epoch by epoch until each has stopped
+    (`stoppers[k]`) or failed, dropping finished ones from a stack; member k's epochs are numbered
+    from offsets[k] + 1, its records go to histories[k], its error to failed[k] (FloatingPointError
+    when its loss stops being finite); `on_epoch(phase, epoch, best)` hears of each epoch (best:
+    the median over the live members of their best so far). The best epochs are not restored here."""
+    live = [configs.index(c) for c in trainer.configs]              # live[i]: config of position i
+    for epoch in tqdm(range(1, configs[0].max_epochs + 1), desc=label, leave=False, disable=not progress):
+        train = trainer.train_epoch().tolist()
+        trainer.write_back()
+        for i, k in enumerate(live):
+            number = offsets[k] + epoch
+            if not all(math.isfinite(v) for v in train[i]):
+                during = "" if phase == "train" else f" ({phase})"
+                failed[k] = FloatingPointError(f"non-finite training loss at epoch {number}{during} for {configs[k]}")
+                continue
+            histories[k].append(epoch_record(number, members[k], trainer.train_eval_x[i], trainer.val_x[i],
+                                             configs[k], train[i], time.perf_counter() - start))
+            stoppers[k].update(number, histories[k][-1]["val_loss"], members[k])
+        going = [i for i, k in enumerate(live) if k not in failed and not stoppers[k].stopped]
         if on_epoch:
-            on_epoch(phase, epoch, stopper.best)
-        if stop:
-            break
-    stopper.restore(model)
+            on_epoch(phase, epoch, statistics.median(stoppers[k].best for k in live if k not in failed) if any(
+                k not in failed for k in live) else math.nan)
+        if not going:
+            return
+        if len(going) < len(live):
+            trainer.keep(going)
+            live = [live[i] for i in going]
+
+
+
+class SingleTrainer:
+    """One model seen as a stack of one, so that a single model and a stack train through the same
+    epoch loop (`train_phase`): each epoch is `train_epoch` on the model's own data and streams."""
+
+    def __init__(self, config, model, optimizer, generator, data):
+        x_train, x_val, x_train_eval, binarise = data            # as `training_data` returns them
+        self.configs, self.val_x, self.train_eval_x = [config], [x_val], [x_train_eval]
+        self.pass_args = (model, optimizer, x_train, config.batch_size, generator, config.likelihood, config.beta,
+                          binarise)
+
+    def train_epoch(self):
+        """(1, 3): the epoch's mean [loss, recon, kl], exactly as `train_epoch` returns them."""
+        return torch.tensor([train_epoch(*self.pass_args)], dtype=torch.float64)
+
+    def write_back(self):
+        """Nothing to copy: the model is trained in place."""
 
 
 def fit(config, device=None, progress=True, on_epoch=None):
@@ -278,10 +304,13 @@ def fit(config, device=None, progress=True, on_epoch=None):
     model, generator = init_model(config)
     model.to(device)
     optimizer = make_optimizer(model, config.lr)
-    stopper = EarlyStopping(config.patience, config.min_delta)
-    history, start = [], time.perf_counter()
-    train_phase(model, optimizer, generator, (x_train, x_val, x_train_eval, binarise), config, stopper, history,
-                range(1, config.max_epochs + 1), start, "train", progress, on_epoch)
+    stopper, history, failed = EarlyStopping(config.patience, config.min_delta), [], {}
+    start = time.perf_counter()
+    train_phase(SingleTrainer(config, model, optimizer, generator, (x_train, x_val, x_train_eval, binarise)),
+                [config], [model], [history], [stopper], failed, [0], start, config.label(), progress, on_epoch)
+    if failed:
+        raise failed[0]
+    stopper.restore(model)
     return finish(FitResult(model.cpu().eval(), config, history, time.perf_counter() - start,
                             stopping=stopper.summary(len(history), config.max_epochs)), device, progress, on_epoch)
 
@@ -314,9 +343,13 @@ def anneal(result, device=None, progress=True, on_epoch=None):
     first = len(result.history)
     stopper = EarlyStopping.resumed(config.patience, config.min_delta, result.stopping["best_epoch"],
                                     min(h["val_loss"] for h in result.history), model, first)
-    history, start = list(result.history), time.perf_counter() - result.train_seconds
-    train_phase(model, optimizer, generator, (x_train, x_val, x_train_eval, binarise), config, stopper, history,
-                range(first + 1, first + config.max_epochs + 1), start, "anneal", progress, on_epoch)
+    history, failed, start = list(result.history), {}, time.perf_counter() - result.train_seconds
+    train_phase(SingleTrainer(config, model, optimizer, generator, (x_train, x_val, x_train_eval, binarise)),
+                [config], [model], [history], [stopper], failed, [first], start, f"{config.label()} annealed",
+                progress, on_epoch, "anneal")
+    if failed:
+        raise failed[0]
+    stopper.restore(model)
     stopping = annealed_stopping(result.stopping, stopper.summary(len(history), first + config.max_epochs),
                                  first)
     return replace(result, model=model.cpu().eval(), history=history,
