@@ -1,5 +1,5 @@
 """After `make all PROFILE=paper DRY=1`: check that the dry run took every path only the paper
-profile has (CI runs this; exit 1 naming what is missing).
+profile has (`make dry-run` runs this; exit 1 naming what is missing).
 
     python scripts/check_dry_run.py [PROFILE]      # default: paper
 """
