@@ -109,7 +109,7 @@ nbval: | $(STAMP) ## nbval (lax) on every notebook, prepared with the quick prof
 	done
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env $(NBVAL_DIR)
 
-dry-run: | $(STAMP) ## the paper profile's dry run from scratch (every paper run on tiny budgets), checked; about 11 minutes
+dry-run: | $(STAMP) ## the paper profile's dry run from scratch (every paper run on tiny budgets), checked; about 8 minutes on 2 cores
 	rm -rf $(shell python3 vae_utils/config/paths.py paper-dry)
 	start=$$(date +%s); $(MAKE) --no-print-directory -j2 all PROFILE=paper DRY=1 && \
 	  $(PY) scripts/check_dry_run.py paper && echo "paper dry run finished in $$(( $$(date +%s) - start )) s"
