@@ -164,7 +164,8 @@ def sentences(rows):
     if judged.empty:
         return "Nothing counted" + (f": {left}." if left else ".")
     top = headline(rows)
-    text = [f"**{verdict_word(rows)}.** Over {len(judged)} counted comparisons: {tally_words(rows)}.",
+    plural = "s" * (len(judged) != 1)
+    text = [f"**{verdict_word(rows)}.** Over {len(judged)} counted comparison{plural}: {tally_words(rows)}.",
             by_dataset_words(rows),
             f"The clearest ({top['holds']}): {top['claim']} on {where(top)}, {interval(top)}."]
     caveats = [w for w in (level_words(rows), f"not counted: {left}" if left else "") if w]
