@@ -39,8 +39,10 @@ def fake_rows(notebook, dataset, claim_id, p_values):
 def test_a_runs_share_of_alpha_is_its_rows_over_the_family():
     # claim 1 on MNIST: 4 rows in notebook 2, 5 in 3, 4 in 6 (default profile)
     assert families.family_tests("default", "mnist", 1, "02_ae_vs_vae_depth--mnist", 4) == 13
+    others = families.sibling_tests("default", "02_ae_vs_vae_depth--mnist")      # resolved once, a value
+    assert others[1] == 9
     rows = families.adjust(fake_rows("02_ae_vs_vae_depth", "mnist", "ae_reconstructs_better",
-                                     [0.001, 0.004, 0.02, 0.5]), "default", 0.05)
+                                     [0.001, 0.004, 0.02, 0.5]), others, 0.05)
     holm = np.array([0.004, 0.012, 0.04, 0.5])                       # Holm within the run's 4 rows
     assert rows["p_holm"].to_numpy() == pytest.approx(np.minimum(1, holm * 13 / 4))
     assert rows["holds"].tolist() == ["yes", "yes", "inconclusive", "inconclusive"]
@@ -49,4 +51,4 @@ def test_a_runs_share_of_alpha_is_its_rows_over_the_family():
 
 def test_an_unknown_claim_id_is_refused():
     with pytest.raises(ValueError, match="belongs to no family"):
-        families.adjust(fake_rows("02_ae_vs_vae_depth", "mnist", "made_up", [0.01]), "default", 0.05)
+        families.adjust(fake_rows("02_ae_vs_vae_depth", "mnist", "made_up", [0.01]), {}, 0.05)

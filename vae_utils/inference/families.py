@@ -45,22 +45,34 @@ def sibling_plans(profile, run):
     return {other: planned(runspec.resolve(profile, other)) for other in siblings(profile, run)}
 
 
+def sibling_tests(profile, run):
+    """{claim: tests} that the other runs of `profile` on `run`'s dataset are planned to test: what
+    the run's families hold beyond its own rows. Resolved once per run, from the parameter files,
+    and passed to `adjust` as a value."""
+    totals = {}
+    for other in siblings(profile, run):
+        for claim, n in _planned_of(profile, other).items():
+            totals[claim] = totals.get(claim, 0) + n
+    return totals
+
+
 def family_tests(profile, dataset, claim, run, own):
     """How many tests the family of `claim` on `dataset` holds: `own` for the run `run` itself
     (what it computed) plus what every other run of `profile` on `dataset` is planned to test."""
-    return own + sum(_planned_of(profile, other).get(claim, 0) for other in siblings(profile, run))
+    return own + sibling_tests(profile, run).get(claim, 0)
 
 
-def adjust(rows, profile, alpha):
+def adjust(rows, others, alpha):
     """A run's verdict rows adjusted in their families: for each claim in `rows` (which must hold
     all of the run's rows of that claim: they are its share), Holm within them at the run's share
-    of α, and the outcome decided (`verdicts.adjust`); `family` and `family_tests` say where."""
+    of α, and the outcome decided (`verdicts.adjust`); `family` and `family_tests` say where.
+    `others`: {claim: tests} the families hold beyond these rows (`sibling_tests`)."""
     if rows.empty:
         return rows.reindex(columns=verdicts.COLUMNS)
     rows, parts = rows.reset_index(drop=True), []
     for claim, part in rows.groupby(rows["claim_id"].map(claim_of), sort=False):
-        notebook, dataset = part["notebook"].iloc[0], part["dataset"].iloc[0]
-        tests = family_tests(profile, dataset, claim, runspec.run_of(notebook, dataset), len(part))
+        dataset = part["dataset"].iloc[0]
+        tests = len(part) + others.get(claim, 0)
         parts.append(verdicts.adjust(part, tests / len(part), alpha).assign(family=family_name(claim, dataset),
                                                                               family_tests=tests))
     columns = [*verdicts.COLUMNS, *(c for c in rows.columns if c not in verdicts.COLUMNS)]   # extras kept

@@ -76,7 +76,7 @@ def verdict_rows(m, nmi_min_effect):
     """The run's verdict rows: `claim_rows` and `change_rows`, adjusted in their families
     (`families.adjust`: a claim's rows at every size and its change rows share its part)."""
     rows = pd.concat([claim_rows(m, nmi_min_effect), change_rows(m, nmi_min_effect)], ignore_index=True)
-    return families.adjust(rows, m.profile, m.alpha)
+    return families.adjust(rows, m.sibling_tests, m.alpha)
 
 
 def gaps_by_size(m, metric, margin):

@@ -9,17 +9,19 @@ they give does not depend on what was called before. `add_codes`, `add_generatio
 """
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from ..config import protocol
 from ..config.claims import AE, SIZE, arm
+from ..config.runspec import run_of
 from ..core.data import config_split, dataset_info, entropy_floor, load_dataset
 from ..core.losses import scale_of
 from ..engine import convergence, experiments
 from ..engine.progress import note
-from ..inference import stats
+from ..inference import families, stats
 from ..metrics import baselines, latents
 from ..metrics.likelihood import importance_weighted_bound
 from . import generation, tables
@@ -54,6 +56,12 @@ class Measured:
     continuation: pd.DataFrame = None   # the continuation check's models (`add_continuation`)
     figure_results: dict = field(default_factory=dict)    # notebook 4's figure-only models
     fixed: dict = field(default_factory=dict)             # config fields the grid holds fixed
+
+    @cached_property
+    def sibling_tests(self):
+        """{claim: tests} the other runs of the profile on this dataset plan (`families.sibling_tests`):
+        resolved once, then passed to the judge as a value."""
+        return families.sibling_tests(self.profile, run_of(self.notebook, self.dataset))
 
     @property
     def by(self):

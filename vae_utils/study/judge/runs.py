@@ -26,7 +26,7 @@ def sweep_verdicts(m, by, trend=None):
     setting in `by` and, with `trend` (an axis), whether the gap grows with it."""
     rows = reconstruction(m.runs, m.convergence, by, notebook=m.notebook, dataset=m.dataset, min_effect=m.min_effect,
                           alpha=m.alpha, trend=trend, pca_check=m.pca_check, baselines=m.baselines)
-    return families.adjust(rows, m.profile, m.alpha)
+    return families.adjust(rows, m.sibling_tests, m.alpha)
 
 
 def beta_run_verdicts(m, claims, keys, **settings):
@@ -35,7 +35,7 @@ def beta_run_verdicts(m, claims, keys, **settings):
     rows = beta_verdicts([k for k in keys if k in claims], m.runs, m.convergence, m.clusters, m.scores,
                          betas=m.axes["beta"], d_z=m.axes["d_z"][0], notebook=m.notebook, dataset=m.dataset,
                          min_effect=m.min_effect, alpha=m.alpha, reference=m.reference, **settings)
-    return families.adjust(rows, m.profile, m.alpha)
+    return families.adjust(rows, m.sibling_tests, m.alpha)
 
 
 def generation_verdicts(m, scores, min_frechet_effect, reference=None):
@@ -44,7 +44,7 @@ def generation_verdicts(m, scores, min_frechet_effect, reference=None):
     if scores is None:
         return pd.DataFrame(columns=verdicts.COLUMNS)
     rows = vae_versus_ae_verdicts(scores, m.notebook, m.dataset, min_frechet_effect, m.alpha, reference)
-    return families.adjust(rows, m.profile, m.alpha)
+    return families.adjust(rows, m.sibling_tests, m.alpha)
 
 
 def _reference(folder, tag):
@@ -66,7 +66,8 @@ def rejudge(spec, folder):
     """The verdict rows of the run `spec` (`runspec.RunSpec`) from its tables in `folder` (e.g.
     results/tables), by the same functions its notebook calls, adjusted in their families
     (`families.adjust`): nothing is trained or loaded."""
-    return families.adjust(judged_again(spec, folder), spec.profile, spec.protocol["alpha"])
+    others = families.sibling_tests(spec.profile, runspec.run_of(spec.notebook_name, spec.dataset))
+    return families.adjust(judged_again(spec, folder), others, spec.protocol["alpha"])
 
 
 def _depth(spec, folder, tag, judged):
