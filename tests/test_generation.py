@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 import torch
 
+from vae_utils.config.claims import SAMPLERS_FOR
 from vae_utils.core import samplers
 from vae_utils.core.models import AE, VAE
 from vae_utils.metrics.classifier import SmallCNN, embed_and_predict
@@ -155,7 +156,7 @@ def synthetic_scores(gain=50.0, seed=0):
     rng = np.random.default_rng(seed)
     rows = []
     for d_z in (2, 10):
-        for model, kinds in generation.SAMPLERS_FOR.items():
+        for model, kinds in SAMPLERS_FOR.items():
             for sampler in kinds:
                 for repeat in range(5):
                     naive = model == "ae" and sampler == "standard_normal"

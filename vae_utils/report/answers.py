@@ -9,7 +9,6 @@ import pandas as pd
 from ..config.claims import STUDY_CLAIMS
 from ..inference.verdicts import BELOW_MARGIN, NOT_COUNTED
 
-CLAIMS = STUDY_CLAIMS     # the original study's claims, by the number in a row's `family`
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "frey_face": "Frey Face",
                  "binarized_mnist": "binarised MNIST"}
 UNITS = {       # a row's metric → the unit its value is in (positive: in the claim's direction)
@@ -81,7 +80,7 @@ def strength(row):
     """How far a row's interval lies past the line its outcome rests on, in half-widths: the
     margin for yes/no, the equivalence margin for a shown sameness, zero otherwise."""
     half = max((row["ci_high"] - row["ci_low"]) / 2, 1e-12)
-    if row["holds"] in DECIDED and row.get("alternative") == "equivalence" and row["holds"] == "yes":
+    if row["holds"] == "yes" and row.get("alternative") == "equivalence":
         return (row["min_effect"] - max(abs(row["ci_low"]), abs(row["ci_high"]))) / row["min_effect"]
     if row["holds"] in DECIDED:
         return (abs(row["value"]) - row["min_effect"]) / half
@@ -126,11 +125,15 @@ def short_answer(rows):
     return text + (f"; {rest} not decided." if rest else ".")
 
 
+def left_out(rows):
+    """The rows a tally leaves out as not judged (NOT_COUNTED), each comparison once (not `shared`)."""
+    left = rows[rows["holds"].isin(NOT_COUNTED)]
+    return left[left["counted"].astype(bool)] if "counted" in rows else left
+
+
 def not_counted_words(rows):
     """The rows left out of the tally and why ('' when none)."""
-    left = rows[rows["holds"].isin(NOT_COUNTED)]
-    if "counted" in rows:
-        left = left[left["counted"].astype(bool)]
+    left = left_out(rows)
     return "; ".join(f"{len(group)} {outcome} ({datasets_of(group)}: {WHY_NOT_COUNTED[outcome]})"
                      for outcome, group in left.groupby("holds", sort=False))
 
@@ -184,7 +187,7 @@ def markdown(rows, none="This run judges no claim."):
     when the run has no verdict rows)."""
     if rows.empty:
         return none
-    return "\n\n".join(f"**Claim {n}: {CLAIMS[n]}.** {sentences(part)}" for n, part in by_claim(rows).items())
+    return "\n\n".join(f"**Claim {n}: {STUDY_CLAIMS[n]}.** {sentences(part)}" for n, part in by_claim(rows).items())
 
 
 def row_table(rows, columns=("dataset", "condition", "estimate [95% CI]", "outcome")):

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..config import notebooks, protocol
-from ..inference.verdicts import NOT_COUNTED
+from ..config.claims import STUDY_CLAIMS
 from . import answers
 
 HERO = "hero-ae-vs-vae-gap"
@@ -87,6 +87,7 @@ def hero_figure(verdicts, profile="default"):
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
     panels = [(axes[0], [g.assign(x=g["d_z"]) for _, g in by_dz.groupby("dataset")], "code size d_z (log scale)"),
               (axes[1], by_size, "training images per repeat (log scale)")]
+    margin = verdicts["min_effect"][verdicts["metric"] == "test_recon"].max()
     for ax, groups, label in panels:
         for rows in groups:
             rows = rows.sort_values("x")
@@ -98,7 +99,6 @@ def hero_figure(verdicts, profile="default"):
             decided = rows["holds"].isin(answers.DECIDED)
             ax.scatter(rows["x"] * shift, rows["value"], s=36, zorder=3, edgecolor=colour,
                        facecolor=[colour if d else "white" for d in decided])
-        margin = verdicts["min_effect"][verdicts["metric"] == "test_recon"].max()
         ax.axhspan(-margin, margin, color="0.85", zorder=0)
         ax.axhline(0, color="0.3", lw=0.8)
         ax.set_xscale("log")
@@ -135,7 +135,7 @@ def answer_table(verdicts, prefix="results/"):
         top = answers.headline(rows)
         number = (f"{answers.interval(top)} ({answers.where(top)}; {top['holds']})" if top is not None else "—")
         link = _notebook_link(top, prefix) if top is not None else ""
-        lines.append(f"| {n}. {answers.CLAIMS[n]} | {answers.short_answer(rows)} | {number} | {link} |")
+        lines.append(f"| {n}. {STUDY_CLAIMS[n]} | {answers.short_answer(rows)} | {number} | {link} |")
     return "\n".join(lines)
 
 
@@ -152,7 +152,7 @@ def findings(verdicts, profile, figure_dir, hero=None):
         lines += [f"![{HERO_CAPTION}](figures/{hero}.png)", "", f"*{HERO_CAPTION}*", ""]
     for n, rows in answers.by_claim(verdicts).items():
         judged = answers.counted(rows)
-        lines += [f"## Claim {n}: {answers.CLAIMS[n]}", "", answers.sentences(rows), ""]
+        lines += [f"## Claim {n}: {STUDY_CLAIMS[n]}", "", answers.sentences(rows), ""]
         for name in claim_figures(n, list(dict.fromkeys(rows["dataset"])), figure_dir):
             text = caption(name)
             lines += [f"![{text}](figures/{name}.png)", "", f"*{text}*", ""]
@@ -160,7 +160,7 @@ def findings(verdicts, profile, figure_dir, hero=None):
             lines += [f"**Counted comparisons** ({len(judged)}):", "",
                       _table(answers.row_table(judged, ("dataset", "claim", "condition", "estimate [95% CI]",
                                                         "outcome"))), ""]
-        left = rows[rows["holds"].isin(NOT_COUNTED) & rows["counted"].astype(bool)]
+        left = answers.left_out(rows)
         shared = rows[~rows["counted"].astype(bool)]
         if len(left):
             table = answers.row_table(left, ("dataset", "claim", "condition", "estimate [95% CI]", "outcome"))

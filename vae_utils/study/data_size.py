@@ -82,12 +82,3 @@ def verdict_rows(m, nmi_min_effect):
 def gaps_by_size(m, metric, margin):
     """The paired VAE − AE gap of `metric` per size and d_z, with its interval (for the figures)."""
     return stats.paired_gap(m.runs, [SIZE, "d_z"], metric, margin)
-
-
-def answers(rows):
-    """Claim rows (`claim_rows`) as a reading aid: per claim and d_z, the outcome and the gap at
-    each size side by side."""
-    shown = rows.assign(answer=[f"{h} ({v:+.3g} [{lo:+.3g}, {hi:+.3g}])" for h, v, lo, hi in
-                                zip(rows["holds"], rows["value"], rows["ci_low"], rows["ci_high"])])
-    return shown.pivot_table(index=["claim", "d_z"], columns="images", values="answer",
-                             aggfunc="first").rename_axis(columns=SIZE)

@@ -6,9 +6,10 @@ import torch
 from scipy import stats
 from sklearn.decomposition import PCA
 
+from ..config.claims import SAMPLER_LABELS
 from ..core.samplers import decode
 from ..inference.stats import t_band, unit_band
-from .generation import BOUNDED, SAMPLER_LABELS, generate
+from .generation import BOUNDED, generate
 from .plotting import image_grid
 
 MODEL_NAMES = {"ae": "AE", "vae": "VAE"}

@@ -6,7 +6,7 @@ import pandas as pd
 import torch
 from sklearn.decomposition import PCA
 
-from ..config.claims import SAMPLER_LABELS, SAMPLERS_FOR  # noqa: F401  (notebooks read them here)
+from ..config.claims import SAMPLERS_FOR
 from ..core.data import config_split, dataset_info, load_dataset
 from ..core.samplers import decode, sample_codes
 from ..engine import experiments
@@ -14,7 +14,7 @@ from ..inference import stats
 from ..metrics.classifier import embed_and_predict, train_classifier
 from ..metrics.sample_quality import RealManifold, sample_metrics
 from . import tables
-from .judge.generation import SATURATED_RECALL, low_recall, saturated  # noqa: F401
+from .judge.generation import low_recall
 
 BOUNDED = ("precision", "recall", "coverage", "class_coverage")   # shares in [0, 1]; density may exceed 1
 

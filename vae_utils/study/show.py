@@ -8,11 +8,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ..config.claims import AE
+from ..config.claims import AE, SAMPLER_LABELS
 from ..core.samplers import decode
 from ..inference import stats
 from ..metrics import latents
-from . import figures, generation, summaries
+from . import figures, summaries
 from .plotting import image_grid
 
 NO_AE_REFERENCE = {"test_kl", "test_sampled_recon", "test_elbo"}   # undefined for an AE (no posterior)
@@ -191,7 +191,7 @@ def generation_figure(m, metric="frechet"):
     for i, (sampler, part) in enumerate(m.scores.groupby("sampler", sort=False)):
         summary = stats.summarise(part, ["model", "beta"], [metric])
         vae, ae = summary[summary["model"] == "vae"], summary[summary["model"] == AE]
-        label = generation.SAMPLER_LABELS[sampler]
+        label = SAMPLER_LABELS[sampler]
         mean = vae[f"{metric}_mean"]
         ax.errorbar(vae["beta"], mean, yerr=[mean - vae[f"{metric}_ci_low"], vae[f"{metric}_ci_high"] - mean],
                     fmt="o-", capsize=3, color=f"C{i}", label=f"β-VAE, {label}")

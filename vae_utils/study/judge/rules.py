@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 
-from ...config.claims import AE  # noqa: F401  (the AE arm's name, for readers of limited_arms)
 from ...inference import stats, verdicts
 from ...inference.checks import pca_summary
 
