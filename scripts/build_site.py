@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from urllib.parse import unquote
 
+from vae_utils.config.datasets import DISPLAY_NAMES
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "build" / "site"
 
@@ -36,7 +38,6 @@ PARTS = [
 ]
 PAGE_SUFFIXES = (".md", ".ipynb")
 FOLDER_PAGES = ("README.md", "index.md")  # what a link to a folder opens, as on GitHub
-DATASETS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "frey_face": "Frey Face"}
 NEVER_COPIED = {".git", ".venv", "build", "data", ".cache", "__pycache__"}  # links into these stay broken
 MAX_LINKED_BYTES = 50 * 2**20
 
@@ -209,7 +210,7 @@ def title_of(page, extra=False):
     if "--" not in path.stem:
         return heading
     dataset = path.stem.split("--", 1)[1]
-    return f"{heading} ({DATASETS.get(dataset, dataset)})"
+    return f"{heading} ({DISPLAY_NAMES.get(dataset, dataset)})"
 
 
 def docname(page):

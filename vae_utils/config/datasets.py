@@ -27,6 +27,10 @@ DATASETS = {
 }
 
 
+DISPLAY_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "frey_face": "Frey Face",
+                 "binarized_mnist": "binarised MNIST"}     # as a reader writes them
+
+
 def dataset_info(name):
     """The registry entry of `name`; ValueError naming the allowed datasets otherwise."""
     if name not in DATASETS:

@@ -7,10 +7,9 @@ import re
 import pandas as pd
 
 from ..config.claims import STUDY_CLAIMS
+from ..config.datasets import DISPLAY_NAMES as DATASET_NAMES
 from ..inference.verdicts import BELOW_MARGIN, NOT_COUNTED
 
-DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "frey_face": "Frey Face",
-                 "binarized_mnist": "binarised MNIST"}
 UNITS = {       # a row's metric → the unit its value is in (positive: in the claim's direction)
     "test_recon": "nats per image",
     "test_recon gap slope": "nats per image per doubling of d_z",
