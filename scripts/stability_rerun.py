@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = {nb.number: nb.name for nb in notebooks.NOTEBOOKS.values() if nb.reruns}   # e.g. "02": its name
 DATASETS = ("mnist", "fashion_mnist")
 SHOWN = ["notebook", "dataset", "claim", "condition"]      # rows are matched on notebook, dataset and verdicts.KEYS
-COMPARED = ["claim", "condition", "metric", "value", "ci_low", "ci_high", "p_holm", "holds"]
+COMPARED = ["claim", "condition", "metric", "value", "ci_low", "ci_high", "p", "holds"]
 
 
 def say(*parts):
@@ -207,7 +207,7 @@ def compare(new, reference):
     for c in ("claim", "condition"):
         table[c] = table[f"{c}_new"].fillna(table[f"{c}_ref"])
     table["found"] = table["found"].map({"both": "both", "left_only": "reference only", "right_only": "new only"})
-    for c in ("value", "ci_low", "ci_high", "p_holm"):
+    for c in ("value", "ci_low", "ci_high", "p"):
         for side in ("ref", "new"):
             table[f"{c}_{side}"] = pd.to_numeric(table[f"{c}_{side}"], errors="coerce")
     table["delta"] = table["value_new"] - table["value_ref"]
@@ -217,7 +217,7 @@ def compare(new, reference):
                                   & (table["ci_low_ref"] <= table["ci_high_new"]))
     table["changed"] = (table["found"] == "both") & (table["holds_ref"] != table["holds_new"])
     order = ["found", "metric_ref", "value_ref", "value_new", "delta", "rel_change", "ci_low_ref", "ci_high_ref",
-             "ci_low_new", "ci_high_new", "intervals_overlap", "sign_flip", "p_holm_ref", "p_holm_new",
+             "ci_low_new", "ci_high_new", "intervals_overlap", "sign_flip", "p_ref", "p_new",
              "holds_ref", "holds_new", "changed"]
     return table[SHOWN + order].sort_values(SHOWN).reset_index(drop=True)
 

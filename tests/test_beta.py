@@ -7,19 +7,25 @@ import pandas as pd
 
 from vae_utils.config.claims import AE, SAMPLER_LABELS
 from vae_utils.config.claims import BETA_CLAIMS as CLAIMS
+from vae_utils.inference import families
 from vae_utils.study import judge
+
+
+def decided(rows):
+    """Rows decided in their families, as a run decides them (no other run in the profile)."""
+    return families.adjust(rows, {}, 0.05)
 
 
 def judged(table, betas, limited=()):
     """The verdict functions of notebook 4 bound to a plain per-model table (no data or models)."""
     settings = dict(notebook="04_beta_vae", dataset="mnist", alpha=0.05)
     return SimpleNamespace(
-        reconstruction_verdicts=lambda ae_like, vae_like: judge.ae_likeness(
-            table, set(limited), ae_like, vae_like, 10, min_effect=1.0, **settings),
-        clustering_verdicts=lambda metric, effect: judge.clustering(table, set(limited), betas, metric, effect, 10,
-                                                                    **settings),
-        generation_verdicts=lambda min_effect: judge.beta_generation(table, set(limited), betas, min_effect, 10,
-                                                                     SAMPLER_LABELS, **settings))
+        reconstruction_verdicts=lambda ae_like, vae_like: decided(judge.ae_likeness(
+            table, set(limited), ae_like, vae_like, 10, min_effect=1.0, **settings)),
+        clustering_verdicts=lambda metric, effect: decided(judge.clustering(table, set(limited), betas, metric,
+                                                                            effect, 10, **settings)),
+        generation_verdicts=lambda min_effect: decided(judge.beta_generation(table, set(limited), betas, min_effect,
+                                                                             10, SAMPLER_LABELS, **settings)))
 
 
 def runs(means, metric="test_recon", noise=0.05, repeats=5):

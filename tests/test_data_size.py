@@ -41,47 +41,62 @@ def sweep_of(runs, limited=(), overrides=None):
     """What the verdict functions read of a measured run (`measure.Measured`; default profile,
     MNIST), as a plain value."""
     return SimpleNamespace(runs=runs, min_effect=1.0, alpha=0.05, notebook="06_data_size", dataset="mnist",
-                           profile="default", convergence=convergence_of(runs, limited),
+                           profile="default", convergence=convergence_of(runs, limited), sibling_tests={},
                            protocol=protocol.load("default", "mnist", overrides))
+
+
+def claim_rows(sweep, nmi_min_effect):
+    """The run's decided claim rows (`data_size.verdict_rows` without the change rows)."""
+    rows = data_size.verdict_rows(sweep, nmi_min_effect)
+    return rows[~rows["claim_id"].str.endswith("_changes_with_size")].reset_index(drop=True)
+
+
+def change_rows(sweep, nmi_min_effect):
+    """The run's decided change rows."""
+    rows = data_size.verdict_rows(sweep, nmi_min_effect)
+    return rows[rows["claim_id"].str.endswith("_changes_with_size")].reset_index(drop=True)
 
 
 def test_claim_rows_per_size_keep_the_other_notebooks_conditions_at_their_size():
     sweep = sweep_of(runs_table({6000: -1.5, 60000: 3.0}, {6000: 0.0, 60000: 0.05}))
-    rows = data_size.claim_rows(sweep, nmi_min_effect=0.02).set_index("condition")
+    rows = claim_rows(sweep, nmi_min_effect=0.02).set_index("condition")
     assert rows.loc["d_z=10, n_layers=2", "holds"] == "no"                        # as notebook 3 names it
     assert rows.loc["d_z=10, n_layers=2, train_images=60000", "holds"] == "yes"
     assert rows.loc["beta=1, versus=ae, d_z=10", "holds"] == "equivalent"         # as notebook 4 names it
     assert rows.loc["beta=1, versus=ae, d_z=10, train_images=60000", "holds"] == "yes"
     assert set(rows["claim"]) == {CLAIM, "β-VAE (β ≥ 1) clusters better than an AE"}
+    assert rows.loc["d_z=10, n_layers=2", "repeats"] == verdicts.DISJOINT           # disjoint blocks of 6,000
+    assert rows.loc["d_z=10, n_layers=2, train_images=60000", "repeats"] == verdicts.SHARED   # one whole set
+    assert set(change_rows(sweep, 0.02)["repeats"]) == {verdicts.SHARED}
 
 
 def test_rows_of_models_trained_on_another_protocol_keep_their_size():
     """Notebook 6 trained on another protocol than notebooks 3 and 4: no row is theirs."""
     sweep = sweep_of(runs_table({6000: -1.5, 60000: 3.0}, {6000: 0.0, 60000: 0.05}), overrides={"batch_size": 64})
-    conditions = set(data_size.claim_rows(sweep, 0.02)["condition"])
+    conditions = set(claim_rows(sweep, 0.02)["condition"])
     assert "d_z=10, n_layers=2, train_images=6000" in conditions
     assert "beta=1, versus=ae, d_z=10, train_images=6000" in conditions
 
 
 def test_a_gap_that_changes_with_size_is_found_and_one_that_does_not_is_equivalent():
-    changed = data_size.change_rows(sweep_of(runs_table({6000: -1.5, 60000: 3.0}, {6000: 0.0, 60000: 0.0})), 0.02)
+    changed = change_rows(sweep_of(runs_table({6000: -1.5, 60000: 3.0}, {6000: 0.0, 60000: 0.0})), 0.02)
     recon, nmi = changed.iloc[0], changed.iloc[1]
     assert recon["holds"] == "yes" and recon["value"] == pytest.approx(4.5, abs=0.3)
     assert recon["condition"] == "d_z=10, sizes=60000 vs 6000 images"
     assert nmi["holds"] == "equivalent"                                           # both gaps 0 within ±0.02
-    fell = data_size.change_rows(sweep_of(runs_table({6000: 3.0, 60000: -1.5}, {6000: 0.0, 60000: 0.0})), 0.02)
+    fell = change_rows(sweep_of(runs_table({6000: 3.0, 60000: -1.5}, {6000: 0.0, 60000: 0.0})), 0.02)
     assert fell.iloc[0]["holds"] == "yes"                                         # two-sided: never "no"
-    same = data_size.change_rows(sweep_of(runs_table({6000: 2.0, 60000: 2.2}, {6000: 0.0, 60000: 0.0})), 0.02)
+    same = change_rows(sweep_of(runs_table({6000: 2.0, 60000: 2.2}, {6000: 0.0, 60000: 0.0})), 0.02)
     assert same.iloc[0]["holds"] == "equivalent"
 
 
 def test_an_optimisation_limited_size_is_not_counted():
     sweep = sweep_of(runs_table({6000: -1.5, 60000: 3.0}, {6000: 0.0, 60000: 0.05}),
                      limited=[{"train_images": 60000, "d_z": 10}])
-    rows = data_size.claim_rows(sweep, 0.02).set_index("condition")
+    rows = claim_rows(sweep, 0.02).set_index("condition")
     assert rows.loc["d_z=10, n_layers=2, train_images=60000", "holds"] == "optimisation-limited"
     assert rows.loc["d_z=10, n_layers=2", "holds"] == "no"
-    assert set(data_size.change_rows(sweep, 0.02)["holds"]) == {"optimisation-limited"}
+    assert set(change_rows(sweep, 0.02)["holds"]) == {"optimisation-limited"}
 
 
 def test_the_welch_difference_matches_its_definition():
@@ -97,12 +112,13 @@ def test_the_welch_difference_matches_its_definition():
 
 
 def test_a_two_sided_claim_is_yes_either_way_and_never_no():
-    # decide(value, p_holm, p_margin_holm, p_equiv_holm, alternative)
-    assert verdicts.decide(-3.0, 0.001, 0.01, 1.0, "two-sided") == "yes"
-    assert verdicts.decide(+3.0, 0.001, 0.01, 1.0, "two-sided") == "yes"
-    assert verdicts.decide(-3.0, 0.001, 0.30, 1.0, "two-sided") == verdicts.BELOW_MARGIN
-    assert verdicts.decide(-0.5, 0.001, 1.0, 0.01, "two-sided") == "equivalent"
-    assert verdicts.decide(-3.0, 0.2, 0.5, 1.0, "two-sided") == "inconclusive"
+    # decide(low, high, margin, alternative): from the interval alone
+    assert verdicts.decide(-4.0, -2.0, 1.0, "two-sided") == "yes"
+    assert verdicts.decide(2.0, 4.0, 1.0, "two-sided") == "yes"
+    assert verdicts.decide(-4.0, -0.5, 1.0, "two-sided") == verdicts.BELOW_MARGIN
+    assert verdicts.decide(-0.8, -0.2, 1.0, "two-sided") == "equivalent"
+    assert verdicts.decide(-3.0, 0.5, 1.0, "two-sided") == "inconclusive"
+    assert verdicts.decide(-4.0, -2.0, 1.0, "greater") == "no"
 
 
 @pytest.mark.parametrize("dataset, sizes, wrong", [

@@ -150,6 +150,12 @@ def test_the_real_manifold_scores_as_the_functions_do_on_equal_sizes():
         RealManifold(real, 0)
 
 
+def decided(rows):
+    """Rows decided in their families, as a run decides them (no other run in the profile)."""
+    from vae_utils.inference import families
+    return families.adjust(rows, {}, 0.05)
+
+
 def synthetic_scores(gain=50.0, seed=0):
     """FD of every (model, sampler) at d_z 2 and 10 over 5 repeats: the VAE's own prior beats the AE's
     N(0, I) by `gain`, every other pair is equal up to noise; the AE's N(0, I) covers no real image at d_z 2."""
@@ -169,13 +175,13 @@ def synthetic_scores(gain=50.0, seed=0):
 
 
 def test_vae_versus_ae_verdicts_find_the_prior_advantage_and_mark_saturated_settings():
-    rows = judge.vae_versus_ae_verdicts(synthetic_scores(), "05", "mnist", min_effect=5.0, alpha=0.05)
+    rows = decided(judge.vae_versus_ae_verdicts(synthetic_scores(), "05", "mnist", min_effect=5.0, alpha=0.05))
     assert len(rows) == 5 * 2 and set(rows["claim"].str.contains("generates better than AE")) == {True}
     naive = rows[rows["claim"] == "VAE (own prior) generates better than AE (N(0, I) (naive))"]
     assert list(naive["holds"]) == ["yes", "yes"] and (naive["value"] > 45).all()   # one side failing still tells
     like = rows[rows["claim"].str.contains("fitted mixture \\(10\\)\\) generates better than AE \\(fitted mixture")]
     assert len(like) == 2 and set(like["holds"]) == {"equivalent"}
-    reversed_rows = judge.vae_versus_ae_verdicts(synthetic_scores(gain=-50.0), "05", "mnist", 5.0, 0.05)
+    reversed_rows = decided(judge.vae_versus_ae_verdicts(synthetic_scores(gain=-50.0), "05", "mnist", 5.0, 0.05))
     assert set(reversed_rows.loc[reversed_rows["claim"].str.contains("naive"), "holds"]) == {"no"}
 
 
@@ -184,12 +190,22 @@ def test_samplers_that_score_as_well_as_real_images_are_saturated_and_not_counte
     fine = judge.vae_versus_ae_verdicts(scores, "05", "mnist", 5.0, 0.05, reference={"frechet": 50.0})
     assert "saturated" not in set(fine["holds"])                      # every sampler far worse than real images
     both_fail = scores.assign(recall=np.where(scores["d_z"] == 2, 0.001, 0.5))
-    failed = judge.vae_versus_ae_verdicts(both_fail, "05", "mnist", 5.0, 0.05)
+    failed = decided(judge.vae_versus_ae_verdicts(both_fail, "05", "mnist", 5.0, 0.05))
     assert set(failed.loc[failed["d_z"] == 2, "holds"]) == {"saturated"}   # two failures compared: not counted
-    assert np.isnan(failed.loc[failed["d_z"] == 2, "p_holm"]).all()
+    assert np.isnan(failed.loc[failed["d_z"] == 2, "family_low"]).all()
     assert "saturated" not in set(failed.loc[failed["d_z"] == 10, "holds"])
     real_worse = judge.vae_versus_ae_verdicts(scores, "05", "mnist", 5.0, 0.05, reference={"frechet": 100.5})
     assert set(real_worse["holds"]) == {"saturated"}                   # every pair has a side at ~100 ≤ 100.5
+
+
+def test_a_side_whose_interval_reaches_the_real_images_is_saturated():
+    """Frey Face's β = 4 had a mean above the real frames' score and an interval reaching below it:
+    the mean rule counted it; the interval rule does not (issue 40)."""
+    near = pd.DataFrame({"arm": ["β=1"] * 5 + ["β=4"] * 5, "recall": 0.5,
+                         "frechet": [30.0, 31.0, 29.0, 30.5, 29.5, 10.0, 10.5, 9.5, 11.0, 9.0]})
+    assert judge.saturated(near, ["arm"], {"frechet": 9.5})          # β = 4: mean 10, interval [9.0, 11.0]
+    assert not judge.saturated(near, ["arm"], {"frechet": 8.5})      # the interval stays above it
+    assert not judge.saturated(near, ["arm"])                        # no reference: nothing to reach
 
 
 def test_the_quality_table_puts_the_real_images_first_and_flags_saturation():

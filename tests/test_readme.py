@@ -1,15 +1,15 @@
 """The README's answer table and results/FINDINGS.md are generated: what is committed must equal
 what the report step writes now from results/verdicts.csv (outcomes and conditions included)."""
-import pandas as pd
 import pytest
 
 from vae_utils.config.paths import PROJECT_ROOT, output_dir
+from vae_utils.inference.verdicts import read
 from vae_utils.report import findings
 
 
 @pytest.fixture(scope="module")
 def verdicts():
-    return pd.read_csv(PROJECT_ROOT / "results" / "verdicts.csv")
+    return read(PROJECT_ROOT / "results" / "verdicts.csv")      # as the report reads them: levels stay text
 
 
 @pytest.fixture

@@ -30,11 +30,9 @@ def test_t_interval_matches_scipy():
     assert math.isnan(stats.t_interval([1.0])[1])
 
 
-def test_holm_matches_its_definition():
-    adjusted = stats.holm([0.01, 0.04, 0.03, np.nan, 0.5])
-    # sorted: 0.01*4=0.04, 0.03*3=0.09, 0.04*2=0.08 -> max(0.09, 0.08)=0.09, 0.5*1 -> 0.5
-    assert adjusted[:3].tolist() == pytest.approx([0.04, 0.09, 0.09]) and adjusted[4] == 0.5
-    assert np.isnan(adjusted[3])
+def judged(rows, tests=None, alpha=0.05):
+    """`rows` decided as one family of `tests` (default: the rows themselves)."""
+    return verdicts.adjust(rows, tests or len(rows), alpha)
 
 
 def test_tost_needs_the_interval_inside_the_margin():
@@ -44,17 +42,32 @@ def test_tost_needs_the_interval_inside_the_margin():
     assert stats.tests([3.0, 3.1, 2.9, 3.05, 2.95], margin=0.5)[2] > 0.5   # far outside: not equivalent
 
 
-def test_verdicts_need_significance_after_holm_and_the_smallest_effect():
+def test_verdicts_are_decided_by_the_family_interval_and_the_smallest_effect():
     runs = runs_table({2: 5.0, 5: 0.3, 10: 0.0, 20: -5.0, 50: 0.05})
     gaps = stats.paired_gap(runs, ["d_z"], "test_recon", margin=1.0)
-    rows = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1, claim_id="c")
+    undecided = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1, claim_id="c")
+    assert (undecided["holds"] == "").all()                        # decided once, in the family
+    rows = judged(undecided)
     assert rows["holds"].tolist() == ["yes", "equivalent", "equivalent", "no", "equivalent"]
-    assert (rows["p_holm"] >= rows["p"]).all() and (rows["min_effect"] == 1.0).all()
+    assert (rows["family_level"] == 0.99).all() and (rows["min_effect"] == 1.0).all()
+    wider = (rows["family_high"] - rows["family_low"]) > (rows["ci_high"] - rows["ci_low"])
+    assert wider.all()                                             # 99% is wider than 95%
     wide = stats.paired_gap(runs, ["d_z"], "test_recon", margin=10.0)
-    big = verdicts.verdict_rows("nb", "mnist", "AE better", wide, ["d_z"], +1, claim_id="c")
+    big = judged(verdicts.verdict_rows("nb", "mnist", "AE better", wide, ["d_z"], +1, claim_id="c"))
     assert big["holds"].tolist()[0] == "equivalent"                # 5 nats is within a ±10 margin
-    limited = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1, limited={"d_z=2"}, claim_id="c")
-    assert limited["holds"].tolist()[0] == "optimisation-limited" and np.isnan(limited["p_holm"].iloc[0])
+    limited = judged(verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1, limited={"d_z=2"},
+                                           claim_id="c"))
+    assert limited["holds"].tolist()[0] == "optimisation-limited" and np.isnan(limited["family_low"].iloc[0])
+
+
+def test_a_row_is_yes_only_when_its_family_interval_clears_the_margin():
+    values = [1.9, 2.3, 2.1, 2.6, 1.6]                              # 95% interval about [1.6, 2.6]
+    gaps = pd.DataFrame([stats._effect_row(values, 1.5, d_z=2, metric="m")])
+    row = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1, claim_id="c")
+    assert row["ci_low"].item() > 1.5                               # clears the margin at 95% ...
+    assert judged(row, tests=1)["holds"].item() == "yes"
+    in_family = judged(row, tests=20)                               # ... not at 1 − 0.05 / 20
+    assert in_family["family_low"].item() < 1.5 and in_family["holds"].item() == verdicts.BELOW_MARGIN
 
 
 def test_an_interval_across_zero_is_inconclusive_never_no_difference():
@@ -63,21 +76,21 @@ def test_an_interval_across_zero_is_inconclusive_never_no_difference():
                           for m, v in (("ae", a), ("vae", b))])
     gaps = stats.paired_gap(noisy, ["d_z"], "test_recon", margin=1.0)
     assert gaps["ci_low"].item() < 0 < gaps["ci_high"].item()
-    rows = verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1, claim_id="c")
+    rows = judged(verdicts.verdict_rows("nb", "mnist", "AE better", gaps, ["d_z"], +1, claim_id="c"))
     assert rows["holds"].item() == "inconclusive"
 
 
 def test_a_claim_of_sameness_holds_only_through_the_equivalence_test():
     runs = runs_table({2: 5.0, 5: 0.3, 10: 0.0, 20: -5.0})
     gaps = stats.paired_gap(runs, ["d_z"], "test_recon", margin=1.0)
-    rows = verdicts.verdict_rows("nb", "mnist", "β → 0 behaves like an AE", gaps, ["d_z"], +1, equivalence=True,
-                                 claim_id="c")
+    rows = judged(verdicts.verdict_rows("nb", "mnist", "β → 0 behaves like an AE", gaps, ["d_z"], +1,
+                                        equivalence=True, claim_id="c"))
     assert rows["holds"].tolist() == ["no", "yes", "yes", "no"]     # a large gap either way refutes it
     noisy = pd.DataFrame([{"model": m, "d_z": 2, "repeat": r, "test_recon": v}
                           for r, (a, b) in enumerate([(80, 83), (80, 77), (80, 82), (80, 78.5), (80, 80.2)])
                           for m, v in (("ae", a), ("vae", b))])
     wide = stats.paired_gap(noisy, ["d_z"], "test_recon", margin=1.0)
-    same = verdicts.verdict_rows("nb", "mnist", "same", wide, ["d_z"], +1, equivalence=True, claim_id="c")
+    same = judged(verdicts.verdict_rows("nb", "mnist", "same", wide, ["d_z"], +1, equivalence=True, claim_id="c"))
     assert same["holds"].item() == "inconclusive"
 
 
@@ -108,7 +121,7 @@ def test_each_run_writes_its_verdicts_and_the_report_takes_exactly_the_profiles_
     gaps = stats.paired_gap(runs_table({2: 5.0}), ["d_z"], "test_recon", margin=1.0)
     for run, dataset in (("02_x--mnist", "mnist"), ("02_x--fashion_mnist", "fashion_mnist"),
                          ("02_x--mnist", "mnist"), ("02_x--deleted", "frey_face")):   # a rerun; a gone run
-        verdicts.save(verdicts.verdict_rows("02_x", dataset, "AE better", gaps, ["d_z"], +1, claim_id="c"), run,
+        verdicts.save(judged(verdicts.verdict_rows("02_x", dataset, "AE better", gaps, ["d_z"], +1, claim_id="c")), run,
                       key_figures=[f"fig-{dataset}"])
     folder = tmp_path / "results" / "verdicts"
     assert sorted(p.name for p in folder.iterdir()) == [
@@ -167,14 +180,26 @@ def test_a_trend_carried_by_one_level_says_so(gaps, carried):
     from vae_utils.study import judge
     runs = jitter(runs_table(gaps))   # without it every repeat has the same slope: no variance to test
     margin = 1.0 / math.log2(50 / 2)
-    row = verdicts.verdict_rows("nb", "mnist", "gap grows", stats.gap_slope(runs, "d_z", "test_recon", margin),
-                                ["comparison"], +1, claim_id="c")
+    row = judged(verdicts.verdict_rows("nb", "mnist", "gap grows", stats.gap_slope(runs, "d_z", "test_recon", margin),
+                                       ["comparison"], +1, claim_id="c"))
     assert row["holds"].item() == "yes"
     wide = stats.repeat_gaps(runs, ["d_z"], "test_recon").unstack("d_z")
     found = judge.leave_one_out(row, wide, 1.0, 0.05)
     assert found["carried_by"].item() == carried
     assert found["loo_low"].item() <= row["value"].item() <= found["loo_high"].item()
+    assert found["stronger_without"].item() == ""
     assert judge.leave_one_out(row, wide[[2, 50]], 1.0, 0.05)["carried_by"].isna().all()   # two levels: no refit
+
+
+def test_a_level_whose_omission_strengthens_a_trend_does_not_carry_it():
+    """MNIST's NMI trend over β ∈ {1, 1.5, 4, 10} in the committed tables: without β = 1.5 the slope
+    is beyond −margin (a stronger outcome), so β = 1.5 does not carry it; without β = 1 it flips."""
+    from vae_utils.config import runspec
+    from vae_utils.config.paths import output_dir
+    from vae_utils.study import judge
+    rows = judge.rejudge(runspec.resolve("default", "04_beta_vae--mnist"), output_dir("default", "tables"))
+    trend = rows[rows["claim_id"] == "clusters_trend"].iloc[0]
+    assert trend["carried_by"].split() == ["1"] and trend["stronger_without"].split() == ["1.5"]
 
 
 def headline_like(mean, spread):
@@ -188,15 +213,15 @@ def test_yes_needs_the_interval_to_clear_the_margin_not_just_the_estimate():
     # like Fashion-MNIST's d_z = 10 headline: +1.39 [0.84, 1.95] against a margin of 1 nat
     gaps = stats.paired_gap(headline_like(1.39, 0.7), ["d_z"], "test_recon", margin=1.0)
     assert gaps["ci_low"].item() < 1.0 < gaps["gap"].item() and gaps["ci_low"].item() > 0
-    rows = verdicts.verdict_rows("nb", "fashion_mnist", "AE better", gaps, ["d_z"], +1, claim_id="c")
+    rows = judged(verdicts.verdict_rows("nb", "fashion_mnist", "AE better", gaps, ["d_z"], +1, claim_id="c"))
     assert rows["holds"].item() == verdicts.BELOW_MARGIN            # non-zero, not shown beyond 1 nat
-    clear = verdicts.verdict_rows("nb", "fashion_mnist", "AE better",
-                                  stats.paired_gap(headline_like(3.0, 0.7), ["d_z"], "test_recon", 1.0), ["d_z"], +1,
-                                  claim_id="c")
+    clear = judged(verdicts.verdict_rows("nb", "fashion_mnist", "AE better",
+                                         stats.paired_gap(headline_like(3.0, 0.7), ["d_z"], "test_recon", 1.0),
+                                         ["d_z"], +1, claim_id="c"))
     assert clear["holds"].item() == "yes" and clear["ci_low"].item() > 1.0
-    below = verdicts.verdict_rows("nb", "mnist", "AE better",
-                                  stats.paired_gap(headline_like(-1.12, 0.7), ["d_z"], "test_recon", 1.0), ["d_z"], +1,
-                                  claim_id="c")
+    below = judged(verdicts.verdict_rows("nb", "mnist", "AE better",
+                                         stats.paired_gap(headline_like(-1.12, 0.7), ["d_z"], "test_recon", 1.0),
+                                         ["d_z"], +1, claim_id="c"))
     assert below["holds"].item() == verdicts.BELOW_MARGIN            # and so for 'no'
 
 

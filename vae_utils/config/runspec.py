@@ -199,12 +199,17 @@ def problems(profile, run, protocol_checked=False):
     return []
 
 
+def whole_size(dataset):
+    """The images of `dataset`'s training set a run can use: all of them (in a dry run, its cut)."""
+    limit = (paths.data_limit() or {}).get("train")
+    whole = DATASETS[dataset].train_size
+    return min(whole, limit) if limit else whole
+
+
 def own_size(protocol_used, dataset):
     """Images per repeat of a protocol: the size every other notebook of the profile trains on
     (the whole training set when `n_train` is None; in a dry run, its cut)."""
-    limit = (paths.data_limit() or {}).get("train")
-    whole = DATASETS[dataset].train_size
-    return protocol_used["n_train"] or (min(whole, limit) if limit else whole)
+    return protocol_used["n_train"] or whole_size(dataset)
 
 
 def shared_metrics(profile, dataset, protocol_used):

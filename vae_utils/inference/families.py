@@ -2,9 +2,11 @@
 
 A claim is tested in several notebook runs (claim 1 in notebooks 2, 3 and 6; claim 4 in 4 and
 6). Its family is every row that tests it on one dataset, wherever computed. So that each run can
-print its final verdict without waiting for the others, α is split across the runs in proportion
-to the rows each is planned to test (`planned`, from the profile's parameter files), and Holm
-runs within each run's part (`verdicts.adjust`): the family-wise error stays at most α.
+print its final verdict without waiting for the others, the family's size is known in advance:
+the run's own rows plus the rows every other run is planned to test (`planned`, from the
+profile's parameter files). Each row is decided by its interval at level 1 − α / family size
+(`verdicts.adjust`): all of a family's intervals cover together with probability ≥ 1 − α, so
+the chance of any wrong outcome in the family stays at most α.
 """
 from functools import lru_cache
 
@@ -63,17 +65,18 @@ def family_tests(profile, dataset, claim, run, own):
 
 
 def adjust(rows, others, alpha):
-    """A run's verdict rows adjusted in their families: for each claim in `rows` (which must hold
-    all of the run's rows of that claim: they are its share), Holm within them at the run's share
-    of α, and the outcome decided (`verdicts.adjust`); `family` and `family_tests` say where.
-    `others`: {claim: tests} the families hold beyond these rows (`sibling_tests`)."""
+    """A run's verdict rows decided in their families: for each claim in `rows` (which must hold
+    all of the run's rows of that claim), every row's interval at the family's level and its
+    outcome (`verdicts.adjust`); `family` and `family_tests` say where. `others`: {claim: tests}
+    the families hold beyond these rows (`sibling_tests`). Sensitivity rows are reported, not
+    tested: they take no part in the count."""
     if rows.empty:
         return rows.reindex(columns=verdicts.COLUMNS)
     rows, parts = rows.reset_index(drop=True), []
     for claim, part in rows.groupby(rows["claim_id"].map(claim_of), sort=False):
         dataset = part["dataset"].iloc[0]
-        tests = len(part) + others.get(claim, 0)
-        parts.append(verdicts.adjust(part, tests / len(part), alpha).assign(family=family_name(claim, dataset),
-                                                                              family_tests=tests))
+        tests = int((part["holds"] != verdicts.SENSITIVITY).sum()) + others.get(claim, 0)
+        parts.append(verdicts.adjust(part, tests, alpha).assign(family=family_name(claim, dataset),
+                                                                 family_tests=tests))
     columns = [*verdicts.COLUMNS, *(c for c in rows.columns if c not in verdicts.COLUMNS)]   # extras kept
     return pd.concat(parts).loc[rows.index].reindex(columns=columns)

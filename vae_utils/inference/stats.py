@@ -1,5 +1,6 @@
-"""Statistics over repeats: Student-t intervals, summaries, AE/VAE gaps paired by repeat, tests
-(one-sample t, equivalence by TOST, Holm's step-down correction) and paired slopes."""
+"""Statistics over repeats: Student-t intervals (at 95% and at any level), summaries, AE/VAE gaps
+paired by repeat with their standard errors, tests (one-sample t, equivalence by TOST) and paired
+slopes."""
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -81,24 +82,22 @@ def beyond_margin(mean, margin, one_sided):
     return min(1.0, 2 * p)
 
 
-def holm(p_values):
-    """Holm's step-down adjustment of a family of p-values (nan stays nan, and is not counted)."""
-    p = np.asarray(p_values, dtype=float)
-    adjusted = np.full_like(p, np.nan)
-    valid = np.flatnonzero(~np.isnan(p))
-    order = valid[np.argsort(p[valid], kind="stable")]
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, (len(order) - rank) * p[i])
-        adjusted[i] = min(1.0, running)
-    return adjusted
+def interval(value, se, df, level):
+    """The two-sided Student-t interval `value` ± t(df)·`se` at confidence `level` (nan without a
+    standard error; a point when se = 0): what `t_interval` gives at 95%, at any level."""
+    if np.isnan(se) or np.isnan(df) or df <= 0:
+        return np.nan, np.nan
+    half = stats.t.ppf(0.5 + level / 2, df) * se
+    return value - half, value + half
 
 
 def _effect_row(values, margin, **fields):
+    values = np.asarray(values, dtype=float)
     mean, low, high = t_interval(values)
     p_diff, p_margin, p_equiv = tests(values, margin)
-    return {**fields, "gap": mean, "ci_low": low, "ci_high": high, "p": p_diff, "p_margin": p_margin,
-            "p_equiv": p_equiv, "margin": margin, "n": len(values)}
+    se = stats.sem(values) if len(values) > 1 else np.nan
+    return {**fields, "gap": mean, "ci_low": low, "ci_high": high, "se": se, "df": len(values) - 1.0,
+            "p": p_diff, "p_margin": p_margin, "p_equiv": p_equiv, "margin": margin, "n": len(values)}
 
 
 def paired_gap(table, by, metric, margin, minus="ae", plus="vae"):
@@ -122,7 +121,8 @@ def leave_one_out(wide, margin_of):
     """`repeat_slope` of `wide` again with each level (column) left out, each with the margin
     `margin_of(levels kept)`: one row per left-out level (`without`); empty below 3 levels."""
     if wide.shape[1] < 3:
-        return pd.DataFrame(columns=["without", "gap", "ci_low", "ci_high", "p", "p_margin", "p_equiv", "margin", "n"])
+        return pd.DataFrame(columns=["without", "gap", "ci_low", "ci_high", "se", "df", "p", "p_margin", "p_equiv",
+                                     "margin", "n"])
     rows = []
     for level in wide.columns:
         kept = wide.drop(columns=level)
@@ -151,6 +151,8 @@ def difference_of_means(later, earlier, margin, level=0.95, **fields):
         return stats.ttest_ind(a - shift, b, equal_var=False, alternative=side).pvalue
 
     p_equiv = max(shifted(-margin, "greater"), shifted(margin, "less"))
-    return {**fields, "gap": a.mean() - b.mean(), "ci_low": low, "ci_high": high, "p": test.pvalue,
+    se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    return {**fields, "gap": a.mean() - b.mean(), "ci_low": low, "ci_high": high, "se": se, "df": test.df,
+            "p": test.pvalue,
             "p_margin": beyond_margin(a.mean() - b.mean(), margin, shifted), "p_equiv": p_equiv, "margin": margin,
             "n": min(len(a), len(b))}

@@ -6,60 +6,60 @@ import numpy as np
 import pandas as pd
 
 from ..config.paths import output_dir
-from .stats import holm
+from . import stats
 
 KEYS = ["claim_id", "d_z", "n_layers", "train_images", "beta", "versus", "sampler", "versus_sampler"]
 # a row's identity as values (claim_id: the claim; the others: its condition, NaN where the claim
 # has no such axis); `claim` and `condition` say the same in words, for reading
-TREND = ["loo_low", "loo_high", "carried_by"]
-# trend rows only: the range of the slope refitted with each level left out, and the levels whose
-# omission changes the slope's sign or its decision ("" when none; `judge.leave_one_out`)
-FAMILY = ["family", "family_tests"]
-# the multiplicity family a row was adjusted in (one claim of the study on one dataset,
-# `vae_utils.inference.families`) and how many tests that family holds over every run of the profile
+TREND = ["loo_low", "loo_high", "carried_by", "stronger_without"]
+# trend rows only: the range of the slope refitted with each level left out, the levels whose
+# omission weakens the result (flips the slope's sign or loses its decision) and those whose
+# omission strengthens it ("" when none; `judge.leave_one_out`)
+FAMILY = ["family", "family_tests", "family_level", "family_low", "family_high"]
+# the multiplicity family a row was judged in (one claim of the study on one dataset,
+# `vae_utils.inference.families`), how many tests it holds over every run of the profile, and the
+# row's simultaneous interval at the family's level (1 − α / family_tests), which decides it
+DISJOINT, SHARED = "disjoint data", "shared data (seeds only)"
+# what varies between a row's repeats: disjoint blocks of training images, or only the seed (the
+# training images are the same in every repeat); the test set is one set either way
 COLUMNS = ["notebook", "dataset", "claim", "condition", "metric", "value", "ci_low", "ci_high",
-           "n", "min_effect", "p", "p_holm", "p_margin", "p_margin_holm", "p_equiv", "p_equiv_holm", "holds",
-           "alternative", *FAMILY, *KEYS, *TREND]
+           "n", "se", "df", "min_effect", "p", "p_margin", "p_equiv", "holds", "alternative", "repeats",
+           *FAMILY, *KEYS, *TREND]
 BELOW_MARGIN = "non-zero, below margin"     # significantly non-zero, not shown to reach the smallest effect
-NOT_COUNTED = ("optimisation-limited", "below-baseline", "saturated")
+SENSITIVITY = "sensitivity"                 # a row reported beside a declared one, never judged
+NOT_COUNTED = ("optimisation-limited", "below-baseline", "saturated", SENSITIVITY)
 OUTCOMES = ("yes", "no", BELOW_MARGIN, "equivalent", "inconclusive", *NOT_COUNTED)
 ALTERNATIVES = {+1: "greater", 0: "two-sided"}   # a claim that the effect is > 0, or that it differs either way
 EQUIVALENCE = "equivalence"                       # a claim of sameness
 
 
-def decide(value, p_holm, p_margin_holm, p_equiv_holm, alternative, alpha=0.05):
-    """The outcome of one row from its adjusted p-values: of the test of 0 (`p_holm`), of the
-    effect lying beyond the smallest effect that matters on the side of its estimate
-    (`p_margin_holm`, `stats.beyond_margin`) and of equivalence within the margin (TOST).
+def decide(low, high, margin, alternative):
+    """The outcome of one row from one two-sided interval [`low`, `high`] of its effect and the
+    smallest effect that matters (`margin`): every outcome is a statement the interval implies, so
+    when the intervals of a family cover their effects together, no outcome in it is wrong.
 
-    'greater' (the claim: effect > 0): 'yes' when the effect is shown beyond +margin, 'no' when
-    beyond −margin; 'two-sided' (a change either way): 'yes' when beyond the margin on either
-    side, never 'no'; 'equivalence' (a claim of sameness): 'yes' only through the equivalence
-    test, 'no' when shown beyond the margin. Otherwise 'equivalent' when the equivalence test
-    rejects (not for a claim of sameness, where that is 'yes'), BELOW_MARGIN when only the test of
-    0 does, else 'inconclusive' (never read as 'no difference')."""
-    if np.isnan(value):
-        return "inconclusive"
+    'greater' (the claim: effect > 0): 'yes' when the interval lies above +margin, 'no' when below
+    −margin; 'two-sided' (a change either way): 'yes' when beyond the margin on either side, never
+    'no'; 'equivalence' (a claim of sameness): 'yes' when the interval lies inside ±margin, 'no'
+    when beyond it. Otherwise 'equivalent' when the interval lies inside ±margin (not for a claim
+    of sameness, where that is 'yes'), BELOW_MARGIN when it only excludes 0, else 'inconclusive'
+    (never read as 'no difference')."""
     if alternative not in (*ALTERNATIVES.values(), EQUIVALENCE):
         raise ValueError(f"alternative={alternative!r} is not allowed; allowed: greater, two-sided, equivalence")
-    beyond = p_margin_holm < alpha
+    if np.isnan(low) or np.isnan(high):
+        return "inconclusive"
+    above, below = low > margin, high < -margin
+    inside = -margin < low and high < margin
     if alternative == EQUIVALENCE:
-        if p_equiv_holm < alpha:
+        if inside:
             return "yes"
-        if beyond:
+        if above or below:
             return "no"
-    elif beyond:
-        return "yes" if alternative == "two-sided" or value > 0 else "no"
-    elif p_equiv_holm < alpha:
+    elif above or below:
+        return "yes" if alternative == "two-sided" or above else "no"
+    elif inside:
         return "equivalent"
-    return BELOW_MARGIN if p_holm < alpha else "inconclusive"
-
-
-def decide_rows(rows, alpha):
-    """`decide` for every counted row of a verdict table (rows already marked NOT_COUNTED stay so)."""
-    return [r.holds if r.holds in NOT_COUNTED else
-            decide(r.value, r.p_holm, r.p_margin_holm, r.p_equiv_holm, r.alternative, alpha)
-            for r in rows.itertuples()]
+    return BELOW_MARGIN if low > 0 or high < 0 else "inconclusive"
 
 
 def condition_of(row, columns):
@@ -75,17 +75,17 @@ def keys_of(row, columns, claim_id):
     return {"claim_id": claim_id, **keys}
 
 
-def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, alpha=0.05, limited=(),
-                 equivalence=False, below_baseline=(), saturated=(), *, claim_id):
+def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, limited=(),
+                 equivalence=False, below_baseline=(), saturated=(), sensitivity=False, *, claim_id):
     """Verdict rows for one claim's conditions, from a `stats.paired_gap` (or `stats.gap_slope`)
-    table, whose `margin` is the smallest effect that matters: Holm-adjusted within these rows
-    (a run's final rows are adjusted over the claim's whole family: `vae_utils.inference.families`).
-    Conditions in `limited` (condition strings) are not counted: their models did not train, and
-    the row says so; nor are those in `below_baseline`, where the models do not beat a trivial
-    baseline (`vae_utils.metrics.baselines`), nor those in `saturated`, where the scores cannot tell
-    (`vae_utils.study.judge.saturated`). `direction`: +1 for a claim that the effect is > 0, 0 for
-    a change either way; `equivalence`: a claim of sameness (`decide`). `claim_id` names the
-    claim as a value (`KEYS`)."""
+    table, whose `margin` is the smallest effect that matters; not yet decided: `adjust` (through
+    `families.adjust`) decides every row once, in its family. Conditions in `limited` (condition
+    strings) are marked not counted: their models did not train; so are those in `below_baseline`,
+    where the models do not beat a trivial baseline (`vae_utils.metrics.baselines`), and those in
+    `saturated`, where the scores cannot tell (`vae_utils.study.judge.saturated`); `sensitivity`
+    marks every row as reported beside the declared view, never judged. `direction`: +1 for a
+    claim that the effect is > 0, 0 for a change either way; `equivalence`: a claim of sameness
+    (`decide`). `claim_id` names the claim as a value (`KEYS`)."""
     if direction not in ALTERNATIVES:
         raise ValueError(f"direction={direction!r} is not allowed; allowed: +1 (effect > 0) or 0 (either way)")
     rows = []
@@ -93,30 +93,41 @@ def verdict_rows(notebook, dataset, claim, gaps, condition_columns, direction, a
         condition = condition_of(g, condition_columns)
         rows.append({"notebook": notebook, "dataset": dataset, "claim": claim, "condition": condition,
                      "metric": g["metric"], "value": g["gap"], "ci_low": g["ci_low"], "ci_high": g["ci_high"],
-                     "n": int(g["n"]), "min_effect": g["margin"], "p": g["p"], "p_margin": g["p_margin"],
-                     "p_equiv": g["p_equiv"], "alternative": EQUIVALENCE if equivalence else ALTERNATIVES[direction],
+                     "n": int(g["n"]), "se": g["se"], "df": g["df"], "min_effect": g["margin"], "p": g["p"],
+                     "p_margin": g["p_margin"], "p_equiv": g["p_equiv"],
+                     "alternative": EQUIVALENCE if equivalence else ALTERNATIVES[direction],
                      **keys_of(g, condition_columns, claim_id)})
     table = pd.DataFrame(rows)
     if table.empty:
         return pd.DataFrame(columns=COLUMNS)
     marks = {**{c: "saturated" for c in saturated}, **{c: "below-baseline" for c in below_baseline},
              **{c: "optimisation-limited" for c in limited}}
-    table["holds"] = [marks.get(c, "") for c in table["condition"]]
-    return adjust(table, 1.0, alpha).reindex(columns=COLUMNS)
+    table["holds"] = [SENSITIVITY if sensitivity else marks.get(c, "") for c in table["condition"]]
+    return table.reindex(columns=COLUMNS)
 
 
-def adjust(rows, scale, alpha):
-    """Rows of one family (or one part of it) Holm-adjusted over their counted rows, each adjusted
-    p-value multiplied by `scale` (at most 1), and decided (`decide_rows`). With `scale` = the
-    family's tests / these rows, the parts of a family split α in proportion to their rows and
-    Holm runs within each part: the family-wise error stays at most α (a weighted Bonferroni
-    split across parts, Holm's step-down within each)."""
+def family_level(tests, alpha):
+    """The confidence level of each interval of a family of `tests`: 1 − α / tests (Bonferroni), so
+    that all of the family's intervals cover their effects together with probability ≥ 1 − α."""
+    return 1 - alpha / tests
+
+
+def adjust(rows, tests, alpha):
+    """Rows of one family (or the part of it one run computes) decided at the family's level: each
+    counted row's two-sided interval at `family_level(tests, alpha)` (Dunn's Bonferroni
+    simultaneous intervals over the family's `tests`) and its outcome from that interval alone
+    (`decide`). Rows marked NOT_COUNTED get neither. Each run decides its rows without waiting
+    for the others: a family's rows share α equally wherever they are computed."""
     rows = rows.copy()
+    level = family_level(tests, alpha)
     counted = ~rows["holds"].isin(NOT_COUNTED)
-    for raw in ("p", "p_margin", "p_equiv"):
-        rows[f"{raw}_holm"] = np.nan
-        rows.loc[counted, f"{raw}_holm"] = np.minimum(1.0, holm(rows.loc[counted, raw]) * scale)
-    rows["holds"] = decide_rows(rows, alpha)
+    rows["family_level"] = np.where(counted, level, np.nan)
+    rows["family_low"], rows["family_high"] = np.nan, np.nan
+    for i in rows.index[counted]:
+        r = rows.loc[i]
+        low, high = stats.interval(r["value"], r["se"], r["df"], level)
+        rows.loc[i, ["family_low", "family_high"]] = low, high
+        rows.loc[i, "holds"] = decide(low, high, r["min_effect"], r["alternative"])
     return rows
 
 
@@ -142,13 +153,22 @@ def estimate(row):
     return f"{stored(row['value']):+.3g} [{stored(row['ci_low']):+.3g}, {stored(row['ci_high']):+.3g}]"
 
 
+def family_interval(row):
+    """'[+9.21, +10.3] at 99.6%': the interval that decided a row, at its family's level ('—' for
+    a row not counted)."""
+    if pd.isna(row.get("family_low")):
+        return "—"
+    return (f"[{stored(row['family_low']):+.3g}, {stored(row['family_high']):+.3g}] "
+            f"at {100 * row['family_level']:.3g}%")
+
+
 def table(rows):
-    """A claim's verdict rows for reading, one per condition: estimate [95% CI], repeats, margin,
-    the family-adjusted p-values of the effect lying beyond the margin and of equivalence within
-    it, the family and the outcome."""
-    return pd.DataFrame({"estimate [95% CI]": rows.apply(estimate, axis=1), "n": rows["n"],
-                         "margin": rows["min_effect"], "p beyond margin (Holm)": rows["p_margin_holm"].round(4),
-                         "p equivalent (Holm)": rows["p_equiv_holm"].round(4),
+    """A claim's verdict rows for reading, one per condition: estimate [95% CI], the interval at
+    the family's level that decides the outcome, repeats and what varies between them, margin,
+    the family and the outcome."""
+    return pd.DataFrame({"estimate [95% CI]": rows.apply(estimate, axis=1),
+                         "deciding interval (family level)": rows.apply(family_interval, axis=1),
+                         "n": rows["n"], "repeats": rows["repeats"], "margin": rows["min_effect"],
                          "family (tests)": rows["family"] + " (" + rows["family_tests"].astype(str) + ")",
                          "outcome": rows["holds"]}).set_axis(rows["condition"]).rename_axis(rows["claim"].iloc[0])
 
@@ -169,18 +189,19 @@ def summary(rows, alpha):
         found = ", ".join(f"{counts[o]} {o}" for o in OUTCOMES if o in counts)
         lines.append(f"{part['dataset'].iloc[0]}: '{claim}' over {len(part)} setting(s): {found} "
                      f"(VAE − AE of {part['metric'].iloc[0]}, n = {part['n'].max()} repeats, "
-                     f"Holm at {alpha}, smallest effect {part['min_effect'].iloc[0]:g}; "
+                     f"decided at family level, α = {alpha}, smallest effect {part['min_effect'].iloc[0]:g}; "
                      f"values {part['value'].min():+.3g} … {part['value'].max():+.3g}).")
     return "\n".join(lines)
 
 
 def read(path):
-    """Verdict rows from a CSV file (`save`, or results/verdicts.csv): carried_by stays text, and
-    a trend row carried by no level reads "" (the file's empty field)."""
-    rows = pd.read_csv(path, dtype={"carried_by": str})
-    if "carried_by" in rows:
-        trend = rows["loo_low"].notna()
-        rows.loc[trend, "carried_by"] = rows.loc[trend, "carried_by"].fillna("")
+    """Verdict rows from a CSV file (`save`, or results/verdicts.csv): carried_by and
+    stronger_without stay text, and a trend row with no such level reads "" (the file's empty field)."""
+    rows = pd.read_csv(path, dtype={"carried_by": str, "stronger_without": str})
+    trend = rows["loo_low"].notna() if "loo_low" in rows else None
+    for column in ("carried_by", "stronger_without"):
+        if column in rows:
+            rows.loc[trend, column] = rows.loc[trend, column].fillna("")
     return rows
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..config.claims import STUDY_CLAIMS
 from ..config.datasets import DISPLAY_NAMES as DATASET_NAMES
+from ..inference import verdicts
 from ..inference.verdicts import BELOW_MARGIN, NOT_COUNTED
 
 UNITS = {       # a row's metric → the unit its value is in (positive: in the claim's direction)
@@ -24,6 +25,7 @@ WHY_NOT_COUNTED = {
     "optimisation-limited": "its models did not train to their optimum (PCA or continuation check)",
     "below-baseline": "neither model beats the nearest training image",
     "saturated": "the metric cannot tell the samplers apart",
+    "sensitivity": "the raw codes, reported beside the declared view (active units, standardised)",
 }
 DECIDED = ("yes", "no")
 
@@ -143,10 +145,15 @@ def level_words(rows):
     judged = counted(rows)
     if "carried_by" not in judged:
         return ""
-    judged = judged[judged["carried_by"].notna() & (judged["carried_by"].astype(str) != "")]
-    return "; ".join(f"{dataset_name(r['dataset'])}'s {r['claim']} changes its outcome without "
-                     f"{str(r['carried_by']).replace(' ', ', ')} (slopes with one level left out: "
-                     f"{number(r['loo_low'])} to {number(r['loo_high'])})" for _, r in judged.iterrows())
+    words = []
+    for _, r in judged[judged["loo_low"].notna()].iterrows():
+        carried, stronger = (str(r.get(c, "")).replace("nan", "").split() for c in ("carried_by", "stronger_without"))
+        if carried:
+            words.append(f"{dataset_name(r['dataset'])}'s {r['claim']} is weaker without {', '.join(carried)} "
+                         f"(slopes with one level left out: {number(r['loo_low'])} to {number(r['loo_high'])})")
+        if stronger:
+            words.append(f"{dataset_name(r['dataset'])}'s {r['claim']} is stronger without {', '.join(stronger)}")
+    return "; ".join(words)
 
 
 def by_dataset_words(rows):
@@ -190,8 +197,10 @@ def markdown(rows, none="This run judges no claim."):
 
 
 def row_table(rows, columns=("dataset", "condition", "estimate [95% CI]", "outcome")):
-    """A compact table of rows for reading: dataset, condition, estimate with interval, outcome."""
+    """A compact table of rows for reading: dataset, condition, estimate with interval, the
+    interval that decided it (at its family's level), what varies between its repeats, outcome."""
     table = pd.DataFrame({"dataset": rows["dataset"].map(dataset_name), "claim": rows["claim"],
                           "condition": rows["condition"], "estimate [95% CI]": rows.apply(interval, axis=1),
-                          "outcome": rows["holds"]})
+                          "deciding interval": rows.apply(verdicts.family_interval, axis=1),
+                          "repeats": rows["repeats"], "outcome": rows["holds"]})
     return table[list(columns)].reset_index(drop=True)

@@ -159,7 +159,7 @@ def findings(verdicts, profile, figure_dir, hero=None):
         if len(judged):
             lines += [f"**Counted comparisons** ({len(judged)}):", "",
                       _table(answers.row_table(judged, ("dataset", "claim", "condition", "estimate [95% CI]",
-                                                        "outcome"))), ""]
+                                                        "deciding interval", "repeats", "outcome"))), ""]
         left = answers.left_out(rows)
         shared = rows[~rows["counted"].astype(bool)]
         if len(left):

@@ -12,10 +12,10 @@ import pandas as pd
 
 from ..config import notebooks, rules
 from ..config.claims import SIZE, VIEW
-from ..config.runspec import own_size, shared_metrics
+from ..config.runspec import own_size, shared_metrics, whole_size
 from ..core.data import VAL_FRACTION, config_split
 from ..engine.training import evaluate
-from ..inference import families, stats
+from ..inference import stats
 from ..metrics import latents
 from . import judge
 
@@ -56,7 +56,7 @@ def add_training_reconstruction(m):
 
 def _judged(m, nmi_min_effect):
     return dict(notebook=m.notebook, dataset=m.dataset, min_effect=m.min_effect, alpha=m.alpha,
-                nmi_min_effect=nmi_min_effect)
+                nmi_min_effect=nmi_min_effect, whole=whole_size(m.dataset))
 
 
 def claim_rows(m, nmi_min_effect):
@@ -76,7 +76,7 @@ def verdict_rows(m, nmi_min_effect):
     """The run's verdict rows: `claim_rows` and `change_rows`, adjusted in their families
     (`families.adjust`: a claim's rows at every size and its change rows share its part)."""
     rows = pd.concat([claim_rows(m, nmi_min_effect), change_rows(m, nmi_min_effect)], ignore_index=True)
-    return families.adjust(rows, m.sibling_tests, m.alpha)
+    return judge.decided(rows, m.sibling_tests, m.protocol, m.dataset)
 
 
 def gaps_by_size(m, metric, margin):

@@ -11,11 +11,28 @@ from .beta import BETA_SETTINGS, ae_likeness, beta_generation, beta_verdicts, cl
 from .data_size import size_changes, size_claims
 from .generation import SATURATED_RECALL, low_recall, saturated, vae_versus_ae_verdicts
 from .reconstruction import reconstruction
-from .rules import below_baseline, convergence_by_setting, leave_one_out, limited_arms, limited_settings, marked
-from .runs import beta_run_verdicts, equal_rows, generation_verdicts, judged_again, limited, rejudge, sweep_verdicts
+from .rules import (
+                    below_baseline,
+                    convergence_by_setting,
+                    leave_one_out,
+                    limited_arms,
+                    limited_settings,
+                    marked,
+                    repeats_of,
+)
+from .runs import (
+                    beta_run_verdicts,
+                    decided,
+                    equal_rows,
+                    generation_verdicts,
+                    judged_again,
+                    limited,
+                    rejudge,
+                    sweep_verdicts,
+)
 
 __all__ = ["BETA_SETTINGS", "SATURATED_RECALL", "ae_likeness", "below_baseline", "beta_generation", "beta_run_verdicts",
-           "beta_verdicts", "clustering", "convergence_by_setting", "equal_rows", "generation_verdicts",
+           "beta_verdicts", "clustering", "convergence_by_setting", "decided", "equal_rows", "generation_verdicts",
            "judged_again", "leave_one_out", "limited", "limited_arms", "limited_settings", "low_recall", "marked",
-           "paired_arms", "reconstruction", "rejudge", "saturated", "size_changes", "size_claims",
+           "paired_arms", "reconstruction", "rejudge", "repeats_of", "saturated", "size_changes", "size_claims",
            "sweep_verdicts", "vae_versus_ae_verdicts", "with_codes"]

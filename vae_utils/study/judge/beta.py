@@ -3,7 +3,7 @@ import math
 
 import pandas as pd
 
-from ...config.claims import AE, SAMPLER_LABELS, VIEW
+from ...config.claims import AE, RAW_VIEW, SAMPLER_LABELS, VIEW
 from ...config.claims import BETA_CLAIMS as CLAIMS
 from ...inference import stats, verdicts
 from .generation import saturated
@@ -30,11 +30,11 @@ def paired_arms(table, metric, pairs, margin, d_z):
 
 
 def _arm_rows(key, gaps, limited, *, notebook, dataset, alpha, equivalence=False, columns=("beta", "versus", "d_z"),
-              saturated=()):
+              saturated=(), sensitivity=False):
     not_counted = {verdicts.condition_of(g, list(columns)) for _, g in gaps.iterrows()
                    if f"β={g.get('beta')}" in limited or g.get("versus") in limited}
-    return verdicts.verdict_rows(notebook, dataset, CLAIMS[key], gaps, list(columns), +1, alpha, not_counted,
-                                 equivalence, saturated=saturated, claim_id=key)
+    return verdicts.verdict_rows(notebook, dataset, CLAIMS[key], gaps, list(columns), +1, not_counted,
+                                 equivalence, saturated=saturated, sensitivity=sensitivity, claim_id=key)
 
 
 def ae_likeness(runs, limited, ae_like, vae_like, d_z, *, notebook, dataset, min_effect, alpha, metric="test_recon"):
@@ -47,10 +47,11 @@ def ae_likeness(runs, limited, ae_like, vae_like, d_z, *, notebook, dataset, min
                       _arm_rows("vae_like", near_vae, limited, **judged)], ignore_index=True)
 
 
-def clustering(table, limited, betas, metric, min_effect, d_z, *, notebook, dataset, alpha):
-    """Claim 4 on `metric` of `table` (`with_codes`): each β ≥ 1 against the AE (one Holm family),
-    and the paired slope of the metric against log2 β over β ≥ 1 (margin: `min_effect` across the
-    whole range)."""
+def clustering(table, limited, betas, metric, min_effect, d_z, *, notebook, dataset, alpha, raw=None):
+    """Claim 4 on `metric` of `table` (`with_codes`): each β ≥ 1 against the AE, and the paired
+    slope of the metric against log2 β over β ≥ 1 (margin: `min_effect` across the whole range);
+    with `raw` (`with_codes` on the raw codes), each β ≥ 1 against the AE on them too, as
+    sensitivity rows (reported, not counted)."""
     high = [b for b in sorted(betas) if b >= 1]
     versus_ae = paired_arms(table, metric, [(AE, f"β={b:g}") for b in high], min_effect, d_z)
     wide = table[table["arm"].isin([f"β={b:g}" for b in high])].pivot(index="repeat", columns="beta", values=metric)
@@ -58,16 +59,20 @@ def clustering(table, limited, betas, metric, min_effect, d_z, *, notebook, data
                                f"slope per doubling of β ({', '.join(f'{b:g}' for b in high)})", f"{metric} slope")
     not_counted = {slope["comparison"].iloc[0]} if any(f"β={b:g}" in limited for b in high) else set()
     trend = leave_one_out(verdicts.verdict_rows(notebook, dataset, CLAIMS["clusters_trend"], slope, ["comparison"],
-                                                +1, alpha, not_counted, claim_id="clusters_trend"),
+                                                +1, not_counted, claim_id="clusters_trend"),
                           wide, min_effect, alpha)
-    return pd.concat([_arm_rows("clusters", versus_ae, limited, notebook=notebook, dataset=dataset, alpha=alpha),
-                      trend], ignore_index=True)
+    judged = dict(notebook=notebook, dataset=dataset, alpha=alpha)
+    parts = [_arm_rows("clusters", versus_ae, limited, **judged), trend]
+    if raw is not None and metric in raw:
+        on_raw = paired_arms(raw, metric, [(AE, f"β={b:g}") for b in high], min_effect, d_z)
+        parts.append(_arm_rows("clusters_raw", on_raw, limited, sensitivity=True, **judged))
+    return pd.concat(parts, ignore_index=True)
 
 
 def beta_generation(scores, limited, betas, min_effect, d_z, labels, *, notebook, dataset, alpha, metric="frechet",
                     reference=None):
     """Claim 5: each β > 1 against β = 1, score(β = 1) − score(β) paired by repeat (> 0: β
-    generates better), Holm within each sampler (`labels` names them: own prior is the claim, a
+    generates better), for each sampler (`labels` names them: own prior is the claim, a
     fitted mixture the control). A comparison the metric cannot tell (`saturated`, against the
     real-data `reference`) is not counted."""
     rows = []
@@ -104,8 +109,9 @@ def beta_verdicts(keys, runs, convergence, clusters, scores, *, betas, d_z, ae_l
         parts.append(ae_likeness(runs, limited, ae_like_betas if "ae_like" in keys else [],
                                  vae_like_betas if "vae_like" in keys else [], d_z, min_effect=min_effect, **judged))
     if "clusters" in keys:
+        raw = with_codes(runs, clusters, RAW_VIEW) if clusters is not None and not clusters.empty else None
         parts.append(clustering(with_codes(runs, clusters), limited, betas, cluster_metric, min_cluster_effect, d_z,
-                                **judged))
+                                raw=raw, **judged))
     if "generates" in keys:
         parts.append(beta_generation(scores, limited, betas, min_generation_effect, d_z, SAMPLER_LABELS,
                                      metric=generation_metric, reference=reference, **judged))

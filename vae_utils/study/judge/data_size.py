@@ -5,7 +5,7 @@ import pandas as pd
 from ...config.claims import BETA_CLAIMS as CLAIMS
 from ...config.claims import CHANGE_IDS, CHANGES, CLAIM, CLAIM_ID, SIZE
 from ...inference import stats, verdicts
-from .rules import limited_settings, marked
+from .rules import limited_settings, marked, repeats_of
 
 
 def _named(rows, gaps, columns, own_size, shared):
@@ -20,11 +20,12 @@ def _named(rows, gaps, columns, own_size, shared):
     return rows
 
 
-def size_claims(runs, convergence, *, notebook, dataset, min_effect, alpha, nmi_min_effect, own_size, shared=()):
+def size_claims(runs, convergence, *, notebook, dataset, min_effect, alpha, nmi_min_effect, own_size, whole,
+                shared=()):
     """Claim 1 (VAE − AE test reconstruction, nats per image) and claim 4 (β = 1 − AE k-means NMI
-    of the codes) at every size and d_z: one Holm family per claim. `shared`: the metrics whose
-    rows at `own_size` are another notebook's models (named as there). Beside the verdict columns:
-    the row's d_z and size."""
+    of the codes) at every size and d_z. `shared`: the metrics whose rows at `own_size` are another
+    notebook's models (named as there); `whole`: the images of the whole training set (its repeats
+    share their data). Beside the verdict columns: the row's d_z and size."""
     by, parts = [SIZE, "d_z"], []
     limited = limited_settings(convergence, by)
     recon = stats.paired_gap(runs, by, "test_recon", min_effect)
@@ -33,17 +34,19 @@ def size_claims(runs, convergence, *, notebook, dataset, min_effect, alpha, nmi_
     for claim, key, gaps, columns, metric in ((CLAIM, CLAIM_ID, recon, ["d_z", "n_layers", SIZE], "test_recon"),
                                               (CLAIMS["clusters"], "clusters", nmi, ["beta", "versus", "d_z", SIZE],
                                                "nmi")):
-        rows = verdicts.verdict_rows(notebook, dataset, claim, gaps, columns, +1, alpha,
-                                     marked(gaps, limited, columns), claim_id=key)
+        rows = verdicts.verdict_rows(notebook, dataset, claim, gaps, columns, +1, marked(gaps, limited, columns),
+                                     claim_id=key)
         rows = _named(rows, gaps, columns, own_size, metric in shared)
-        parts.append(rows.assign(images=gaps[SIZE].to_numpy()))
+        parts.append(rows.assign(images=gaps[SIZE].to_numpy(),
+                                 repeats=[repeats_of(size, whole) for size in gaps[SIZE]]))
     return pd.concat(parts, ignore_index=True)
 
 
-def size_changes(runs, convergence, *, notebook, dataset, min_effect, alpha, nmi_min_effect):
+def size_changes(runs, convergence, *, notebook, dataset, min_effect, alpha, nmi_min_effect, whole):
     """Per claim and d_z: does the gap at the largest size differ from the gap at the smallest?
     A two-sample (Welch) interval on the difference of the two gaps' means, two-sided, with the
-    claim's own smallest effect as the margin. Beside the verdict columns: the row's d_z and sizes."""
+    claim's own smallest effect as the margin; its repeats share data when a size is the `whole`
+    set. Beside the verdict columns: the row's d_z and sizes."""
     sizes = sorted(runs[SIZE].unique())
     low, high = sizes[0], sizes[-1]
     limited = limited_settings(convergence, [SIZE, "d_z"])
@@ -57,6 +60,7 @@ def size_changes(runs, convergence, *, notebook, dataset, min_effect, alpha, nmi
         not_counted = {verdicts.condition_of(g, ["d_z", "sizes"]) for _, g in table.iterrows()
                        if any(s.get("d_z", g["d_z"]) == g["d_z"] and s.get(SIZE, low) in (low, high)
                               for s in limited)}
-        rows.append(verdicts.verdict_rows(notebook, dataset, CHANGES[metric], table, ["d_z", "sizes"], 0, alpha,
-                                          not_counted, claim_id=CHANGE_IDS[metric]).assign(sizes=table["sizes"]))
+        rows.append(verdicts.verdict_rows(notebook, dataset, CHANGES[metric], table, ["d_z", "sizes"], 0,
+                                          not_counted, claim_id=CHANGE_IDS[metric])
+                    .assign(sizes=table["sizes"], repeats=repeats_of(high, whole)))
     return pd.concat(rows, ignore_index=True)

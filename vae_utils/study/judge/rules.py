@@ -58,22 +58,43 @@ def marked(table, settings, columns):
             if any(all(row[k] == v for k, v in s.items()) for s in settings)}
 
 
+STRENGTH = {"yes": 3, "no": 3, "equivalent": 3, verdicts.BELOW_MARGIN: 2, "inconclusive": 1}
+# how much an outcome says: a decision about the margin, then a sign, then nothing
+
+
+def _outcome(value_low_high, margin):
+    low, high = value_low_high
+    return verdicts.decide(low, high, margin, "greater")
+
+
 def leave_one_out(rows, wide, min_effect, alpha):
     """A trend's verdict row (one row; its slope over the levels, columns of `wide`, one row per
     repeat) with the slope refitted with each level left out (`stats.leave_one_out`, margin
-    `min_effect` across the levels kept): loo_low and loo_high, the range of those slopes, and
-    carried_by, the levels whose omission changes the slope's sign or its decision
-    (`verdicts.decide` on unadjusted p-values, for the full slope as for each refit: a family of
-    one), "" when none. Unchanged below 3 levels."""
+    `min_effect` across the levels kept): loo_low and loo_high, the range of those slopes;
+    carried_by, the levels whose omission weakens the result (flips the slope's sign, or loses the
+    decision for a weaker outcome or none); stronger_without, those whose omission strengthens it
+    (a more decided outcome). Full slope and refits are compared at the (1 − `alpha`) interval, a
+    family of one (`verdicts.decide`); "" when none. Unchanged below 3 levels."""
     loo = stats.leave_one_out(wide, lambda kept: min_effect / math.log2(max(kept) / min(kept)))
     if loo.empty:
         return rows
     row = rows.iloc[0]
-    full = verdicts.decide(row["value"], row["p"], row["p_margin"], row["p_equiv"], "greater", alpha)
-    refits = zip(loo["without"], loo["gap"], loo["p"], loo["p_margin"], loo["p_equiv"])
-    carried = [f"{w:g}" for w, g, p, pm, pe in refits
-               if np.sign(g) != np.sign(row["value"]) or verdicts.decide(g, p, pm, pe, "greater", alpha) != full]
-    return rows.assign(loo_low=loo["gap"].min(), loo_high=loo["gap"].max(), carried_by=" ".join(carried))
+    full = _outcome(stats.interval(row["value"], row["se"], row["df"], 1 - alpha), row["min_effect"])
+    carried, stronger = [], []
+    for r in loo.itertuples():
+        refit = _outcome(stats.interval(r.gap, r.se, r.df, 1 - alpha), r.margin)
+        if np.sign(r.gap) != np.sign(row["value"]) or (refit != full and STRENGTH[refit] <= STRENGTH[full]):
+            carried.append(f"{r.without:g}")
+        elif refit != full:
+            stronger.append(f"{r.without:g}")
+    return rows.assign(loo_low=loo["gap"].min(), loo_high=loo["gap"].max(), carried_by=" ".join(carried),
+                       stronger_without=" ".join(stronger))
+
+
+def repeats_of(images, whole):
+    """What varies between the repeats of models trained on `images` per repeat (None: the whole
+    set) of a training set of `whole` images: disjoint blocks, or the seed only (`verdicts.SHARED`)."""
+    return verdicts.DISJOINT if images is not None and images < whole else verdicts.SHARED
 
 
 def limited_arms(convergence):

@@ -10,7 +10,7 @@ from .beta import BETA_SETTINGS, beta_verdicts
 from .data_size import size_changes, size_claims
 from .generation import vae_versus_ae_verdicts
 from .reconstruction import reconstruction
-from .rules import limited_arms, limited_settings
+from .rules import limited_arms, limited_settings, repeats_of
 
 
 def limited(m):
@@ -21,12 +21,22 @@ def limited(m):
     return limited_settings(m.convergence, m.by, m.pca_check)
 
 
+def decided(rows, others, protocol, dataset):
+    """A run's verdict rows decided in their families (`families.adjust`, `others`: what the other
+    runs plan), each saying what varies between its repeats: rows that do not say it themselves
+    (notebook 6's sizes do) follow the run's protocol (disjoint blocks when it sets `n_train`)."""
+    rows = families.adjust(rows, others, protocol["alpha"])
+    default = repeats_of(protocol["n_train"], runspec.whole_size(dataset))
+    rows["repeats"] = rows["repeats"].where(rows["repeats"].notna() & (rows["repeats"] != ""), default)
+    return rows
+
+
 def sweep_verdicts(m, by, trend=None):
     """`reconstruction` on an AE-against-VAE run's tables: 'AE reconstructs better than VAE' per
     setting in `by` and, with `trend` (an axis), whether the gap grows with it."""
     rows = reconstruction(m.runs, m.convergence, by, notebook=m.notebook, dataset=m.dataset, min_effect=m.min_effect,
                           alpha=m.alpha, trend=trend, pca_check=m.pca_check, baselines=m.baselines)
-    return families.adjust(rows, m.sibling_tests, m.alpha)
+    return decided(rows, m.sibling_tests, m.protocol, m.dataset)
 
 
 def beta_run_verdicts(m, claims, keys, **settings):
@@ -35,7 +45,7 @@ def beta_run_verdicts(m, claims, keys, **settings):
     rows = beta_verdicts([k for k in keys if k in claims], m.runs, m.convergence, m.clusters, m.scores,
                          betas=m.axes["beta"], d_z=m.axes["d_z"][0], notebook=m.notebook, dataset=m.dataset,
                          min_effect=m.min_effect, alpha=m.alpha, reference=m.reference, **settings)
-    return families.adjust(rows, m.sibling_tests, m.alpha)
+    return decided(rows, m.sibling_tests, m.protocol, m.dataset)
 
 
 def generation_verdicts(m, scores, min_frechet_effect, reference=None):
@@ -44,7 +54,7 @@ def generation_verdicts(m, scores, min_frechet_effect, reference=None):
     if scores is None:
         return pd.DataFrame(columns=verdicts.COLUMNS)
     rows = vae_versus_ae_verdicts(scores, m.notebook, m.dataset, min_frechet_effect, m.alpha, reference)
-    return families.adjust(rows, m.sibling_tests, m.alpha)
+    return decided(rows, m.sibling_tests, m.protocol, m.dataset)
 
 
 def _reference(folder, tag):
@@ -65,9 +75,9 @@ def _read(folder, name, required=True):
 def rejudge(spec, folder):
     """The verdict rows of the run `spec` (`runspec.RunSpec`) from its tables in `folder` (e.g.
     results/tables), by the same functions its notebook calls, adjusted in their families
-    (`families.adjust`): nothing is trained or loaded."""
+    (`decided`): nothing is trained or loaded."""
     others = families.sibling_tests(spec.profile, runspec.run_of(spec.notebook_name, spec.dataset))
-    return families.adjust(judged_again(spec, folder), others, spec.protocol["alpha"])
+    return decided(judged_again(spec, folder), others, spec.protocol, spec.dataset)
 
 
 def _depth(spec, folder, tag, judged):
@@ -100,10 +110,12 @@ def _generation(spec, folder, tag, judged):
 def _data_size(spec, folder, tag, judged):
     nmi_effect, min_effect = spec.value("nmi_min_effect"), spec.protocol["min_effect"]
     runs, convergence = _read(folder, f"{tag}-runs"), _read(folder, f"{tag}-convergence")
+    whole = runspec.whole_size(spec.dataset)
     claims = size_claims(runs, convergence, min_effect=min_effect, nmi_min_effect=nmi_effect,
-                         own_size=runspec.own_size(spec.protocol, spec.dataset),
+                         own_size=runspec.own_size(spec.protocol, spec.dataset), whole=whole,
                          shared=runspec.shared_metrics(spec.profile, spec.dataset, spec.protocol), **judged)
-    changes = size_changes(runs, convergence, min_effect=min_effect, nmi_min_effect=nmi_effect, **judged)
+    changes = size_changes(runs, convergence, min_effect=min_effect, nmi_min_effect=nmi_effect, whole=whole,
+                           **judged)
     return pd.concat([claims, changes], ignore_index=True)
 
 
