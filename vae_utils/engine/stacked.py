@@ -6,9 +6,8 @@ the same noise), its own Adam state (Adam works element by element) and its own
 finiteness check. The loss is the sum of the members' losses, so each member's gradient is
 its own loss's. On CUDA the whole step (batch gather, forward, backward, fused Adam) is
 captured once in a CUDA graph and replayed, with no host sync inside an epoch. A config's
-annealing phase (`anneal`) is a second stack of the same members, as `training.anneal` gives it.
+annealing phase (`anneal`) is a second stack of the same members, as `training.train_phases` runs it.
 """
-import time
 
 import torch
 from torch import nn
@@ -18,15 +17,13 @@ from ..core.losses import loss_terms
 from ..core.models import Output
 from .reproducibility import pick_device, seed_everything
 from .training import (
-    EarlyStopping,
     FitResult,
     anneal_seed,
-    annealed_stopping,
     init_model,
     make_optimizer,
     test_metrics,
     train_eval_subset,
-    train_phase,
+    train_phases,
 )
 
 STACKABLE_FIELDS = ("repeat", "seed", "beta", "prior_mean", "prior_std")
@@ -125,7 +122,7 @@ class StackedTrainer:
 
     def __init__(self, configs, data, device, annealing=None):
         """`annealing`: the members' models to go on from in their annealing phase (lr × anneal,
-        the phase's own streams, as `training.anneal`); None: a first phase from fresh models."""
+        the phase's own streams, as `training.train_phases` gives them); None: a first phase from fresh models."""
         check_stackable(configs)
         first = configs[0]
         splits = [config_split(c, len(data.train_x)) for c in configs]
@@ -302,38 +299,19 @@ def fit_stacked(configs, device=None, progress=True, on_epoch=None):
     device = pick_device(device)
     data = load_dataset(configs[0].dataset)
     trainer = StackedTrainer(configs, data, device)
-    members, histories, failed = list(trainer.members), [[] for _ in configs], {}
-    stoppers = [EarlyStopping(c.patience, c.min_delta) for c in configs]
-    start = time.perf_counter()
-    label = f"{len(configs)} stacked: {configs[0].label()}"
-    train_phase(trainer, configs, members, histories, stoppers, failed, [0] * len(configs), start, label, progress,
-                on_epoch)
-    stopping = {}
-    for k, config in enumerate(configs):
-        if k not in failed:
-            stoppers[k].restore(members[k])
-            stopping[k] = stoppers[k].summary(len(histories[k]), config.max_epochs)
-    live = [k for k in range(len(configs)) if k not in failed]
-    if configs[0].anneal is not None and live:
-        first = [len(h) for h in histories]
-        second = {k: EarlyStopping.resumed(configs[k].patience, configs[k].min_delta, stopping[k]["best_epoch"],
-                                           min(h["val_loss"] for h in histories[k]), members[k], first[k])
-                  for k in live}
-        trainer = StackedTrainer([configs[k] for k in live], data, device, annealing=[members[k] for k in live])
-        train_phase(trainer, configs, members, histories, second, failed, first, start, f"{label} annealed", progress,
-                    on_epoch, "anneal")
-        for k in live:
-            if k not in failed:
-                second[k].restore(members[k])
-                stopping[k] = annealed_stopping(stopping[k], second[k].summary(
-                    len(histories[k]), first[k] + configs[k].max_epochs), first[k])
-    seconds = time.perf_counter() - start
+    members = list(trainer.members)
+
+    def annealer(positions):
+        return StackedTrainer([configs[k] for k in positions], data, device, annealing=[members[k] for k in positions])
+
+    histories, outcome, seconds = train_phases(configs, trainer, members, annealer,
+                                               f"{len(configs)} stacked: {configs[0].label()}", progress, on_epoch)
     results = []
     for k, (config, member) in enumerate(zip(configs, members)):
-        if k in failed:
-            results.append(failed[k])
+        if isinstance(outcome[k], Exception):
+            results.append(outcome[k])
             continue
         test = test_metrics(member, config, data.test_x)
         results.append(FitResult(member.cpu().eval(), config, histories[k], seconds / len(configs),
-                                 test, stack_size=len(configs), stopping=stopping[k]))
+                                 test, stack_size=len(configs), stopping=outcome[k]))
     return results

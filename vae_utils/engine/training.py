@@ -2,7 +2,7 @@
 import math
 import statistics
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import torch
 from tqdm.auto import tqdm
@@ -291,37 +291,37 @@ class SingleTrainer:
         """Nothing to copy: the model is trained in place."""
 
 
-def fit(config, device=None, progress=True, on_epoch=None):
-    """Train `config` from scratch until its validation loss stops improving (or the epoch cap);
-    return the best epoch's model, the history and the test metrics.
-
-    Raises FloatingPointError (naming the config and the epoch) when the loss stops being finite.
-    `on_epoch(phase, epoch, best)` is told of each epoch (`progress.TrainingProgress.epoch`).
-    """
-    config.validate()
-    device = pick_device(device)
-    x_train, x_val, x_train_eval, binarise = training_data(config, device)
-    model, generator = init_model(config)
-    model.to(device)
-    optimizer = make_optimizer(model, config.lr)
-    stopper, history, failed = EarlyStopping(config.patience, config.min_delta), [], {}
+def train_phases(configs, trainer, members, annealer, label, progress=True, on_epoch=None):
+    """Both phases of training, for one model or a stack: the first from `trainer` (over all
+    `configs`, whose `members` it trains in place) until each member stops, its best epoch
+    restored; then, for the members whose config has `anneal`, the annealing phase from there in
+    `annealer(positions)` (the trainer of those members: a fresh Adam at lr × anneal and the
+    phase's own streams, `anneal_seed`), at most `max_epochs` more epochs under the same rule, the
+    best epoch of either phase kept. Returns (histories, stopping records and errors by position,
+    seconds); a member whose loss stopped being finite has an error instead of a record."""
+    histories, failed, stopping = [[] for _ in configs], {}, {}
+    stoppers = [EarlyStopping(c.patience, c.min_delta) for c in configs]
     start = time.perf_counter()
-    train_phase(SingleTrainer(config, model, optimizer, generator, (x_train, x_val, x_train_eval, binarise)),
-                [config], [model], [history], [stopper], failed, [0], start, config.label(), progress, on_epoch)
-    if failed:
-        raise failed[0]
-    stopper.restore(model)
-    return finish(FitResult(model.cpu().eval(), config, history, time.perf_counter() - start,
-                            stopping=stopper.summary(len(history), config.max_epochs)), device, progress, on_epoch)
-
-
-def finish(result, device=None, progress=True, on_epoch=None):
-    """A first phase's `result` (its best epoch restored) made final: its annealing phase when
-    its config has one (`anneal`), then its test metrics."""
-    if result.config.anneal is not None:
-        result = anneal(result, device, progress, on_epoch)
-    test = test_metrics(result.model, result.config, load_dataset(result.config.dataset).test_x)
-    return replace(result, test=test)
+    train_phase(trainer, configs, members, histories, stoppers, failed, [0] * len(configs), start, label, progress,
+                on_epoch)
+    live = [k for k in range(len(configs)) if k not in failed]
+    for k in live:
+        stoppers[k].restore(members[k])
+        stopping[k] = stoppers[k].summary(len(histories[k]), configs[k].max_epochs)
+    annealed = [k for k in live if configs[k].anneal is not None]
+    if annealed:
+        first = [len(h) for h in histories]
+        second = {k: EarlyStopping.resumed(configs[k].patience, configs[k].min_delta, stopping[k]["best_epoch"],
+                                           min(h["val_loss"] for h in histories[k]), members[k], first[k])
+                  for k in annealed}
+        train_phase(annealer(annealed), configs, members, histories, second, failed, first, start,
+                    f"{label} annealed", progress, on_epoch, "anneal")
+        for k in annealed:
+            if k not in failed:
+                second[k].restore(members[k])
+                stopping[k] = annealed_stopping(stopping[k], second[k].summary(
+                    len(histories[k]), first[k] + configs[k].max_epochs), first[k])
+    return histories, {**stopping, **failed}, time.perf_counter() - start
 
 
 def annealed_stopping(first, second, phase_one):
@@ -330,27 +330,29 @@ def annealed_stopping(first, second, phase_one):
     return {**second, "annealed_after": phase_one, "hit_cap": first["hit_cap"] or not second["stopped_early"]}
 
 
-def anneal(result, device=None, progress=True, on_epoch=None):
-    """The annealing phase: `result`'s model trained on from its restored best epoch with a
-    fresh Adam at lr × `config.anneal`, under the same stopping rule (at most `max_epochs` more
-    epochs), with its own seeded streams (`anneal_seed`); the history goes on, and the best
-    epoch of either phase is kept. `stacked.fit_stacked` runs the same phase as a stack."""
-    config, device = result.config, pick_device(device)
-    x_train, x_val, x_train_eval, binarise = training_data(config, device)
-    model = result.model.to(device)
-    generator = seed_everything(anneal_seed(config))
-    optimizer = make_optimizer(model, config.lr * config.anneal)
-    first = len(result.history)
-    stopper = EarlyStopping.resumed(config.patience, config.min_delta, result.stopping["best_epoch"],
-                                    min(h["val_loss"] for h in result.history), model, first)
-    history, failed, start = list(result.history), {}, time.perf_counter() - result.train_seconds
-    train_phase(SingleTrainer(config, model, optimizer, generator, (x_train, x_val, x_train_eval, binarise)),
-                [config], [model], [history], [stopper], failed, [first], start, f"{config.label()} annealed",
-                progress, on_epoch, "anneal")
-    if failed:
-        raise failed[0]
-    stopper.restore(model)
-    stopping = annealed_stopping(result.stopping, stopper.summary(len(history), first + config.max_epochs),
-                                 first)
-    return replace(result, model=model.cpu().eval(), history=history,
-                   train_seconds=time.perf_counter() - start, stopping=stopping)
+def fit(config, device=None, progress=True, on_epoch=None):
+    """Train `config` from scratch until its validation loss stops improving (or the epoch cap),
+    then its annealing phase when it has one (`train_phases`); return the best epoch's model, the
+    history and the test metrics.
+
+    Raises FloatingPointError (naming the config and the epoch) when the loss stops being finite.
+    `on_epoch(phase, epoch, best)` is told of each epoch (`progress.TrainingProgress.epoch`).
+    """
+    config.validate()
+    device = pick_device(device)
+    data = training_data(config, device)
+    model, generator = init_model(config)
+    model.to(device)
+
+    def annealer(_positions):
+        return SingleTrainer(config, model, make_optimizer(model, config.lr * config.anneal),
+                             seed_everything(anneal_seed(config)), data)
+
+    histories, outcome, seconds = train_phases([config], SingleTrainer(config, model, make_optimizer(model, config.lr),
+                                                                       generator, data),
+                                               [model], annealer, config.label(), progress, on_epoch)
+    if isinstance(outcome[0], Exception):
+        raise outcome[0]
+    model = model.cpu().eval()
+    test = test_metrics(model, config, load_dataset(config.dataset).test_x)
+    return FitResult(model, config, histories[0], seconds, test, stopping=outcome[0])

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ..config.claims import AE, SAMPLER_LABELS
+from ..config.claims import AE, CLAIM_ID, SAMPLER_LABELS
 from ..core.samplers import decode
 from ..inference import stats
 from ..metrics import latents
@@ -32,14 +32,24 @@ def learning_curves(m, facet, name="learning_curves", title=None, **where):
     m.out.figure(fig, name)
 
 
-def gaps_and_metrics(m, x, name="metrics", title=None, **where):
-    """The paired VAE − AE gap of test_recon against axis `x` (a key figure), and the per-pixel
-    test metrics of both models (means) beside it."""
-    runs = _where(m.runs, where)
-    gaps = stats.paired_gap(runs, [x], "test_recon", m.min_effect)
+def judged_gaps(rows, x, **where):
+    """Claim 1's verdict rows (`rows`, a run's) at the settings `where`, as a gap table over `x`
+    for `figures.paired_gaps`: what the judge decided on, not a second computation of it."""
+    own = rows[rows["claim_id"] == CLAIM_ID]
+    for key, value in where.items():
+        own = own[own[key] == value]
+    gaps = own.rename(columns={"value": "gap"}).sort_values(x)
+    return gaps.assign(**{x: [int(v) if float(v).is_integer() else v for v in gaps[x]]})
+
+
+def gaps_and_metrics(m, rows, x, name="metrics", title=None, **where):
+    """Claim 1's VAE − AE test_recon rows of the run (`rows`, its verdict rows) against axis `x`
+    with their 95% intervals (a key figure), and the per-pixel test metrics of both models (means)
+    beside it."""
+    gaps = judged_gaps(rows, x, **where)
     m.out.figure(figures.paired_gaps(gaps, x, m.min_effect, "VAE − AE, nats per image",
                                      f"{title or m.dataset}: VAE − AE test reconstruction"), f"{name}-gap", key=True)
-    m.out.figure(figures.metrics_vs(runs, x, ["test_recon", "test_bce", "test_mse"],
+    m.out.figure(figures.metrics_vs(_where(m.runs, where), x, ["test_recon", "test_bce", "test_mse"],
                                     title=f"{title or m.dataset}: test reconstruction (means over repeats)"), name)
 
 
