@@ -38,7 +38,7 @@ NBVAL_DIR := build/nbval
 LINTED    := vae_utils scripts tests benchmarks notebooks
 export TQDM_DISABLE ?= 1
 
-.PHONY: all help venv lock data test unit nbval lint lab site bench dry-run clean clean-cache check-params .FORCE_RUN
+.PHONY: all help venv lock data test unit nbval lint lab site bench dry-run train clean clean-cache check-params .FORCE_RUN
 
 check-params: | $(STAMP) ## check every run's parameter and protocol files (names, types), before any training
 	@test -f $(PROTOCOL) || { echo "missing $(PROTOCOL) (the profile's training protocol)" >&2; exit 1; }
@@ -109,10 +109,18 @@ nbval: | $(STAMP) ## nbval (lax) on every notebook, prepared with the quick prof
 	done
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env $(NBVAL_DIR)
 
-dry-run: | $(STAMP) ## the paper profile's dry run from scratch (every paper run on tiny budgets), checked; about 8 minutes on 2 cores
-	rm -rf $(shell python3 vae_utils/config/paths.py paper-dry)
-	start=$$(date +%s); $(MAKE) --no-print-directory -j2 all PROFILE=paper DRY=1 && \
-	  $(PY) scripts/check_dry_run.py paper && echo "paper dry run finished in $$(( $$(date +%s) - start )) s"
+train: check-params data ## prefill the cache: every model the profile's runs need (VAE_EXECUTOR=serial|local:N|slurm; RUNS="..." for some)
+	$(PY) scripts/train.py $(PROFILE) $(RUNS) $(if $(filter 1,$(NO_WAIT)),--no-wait)
+
+DRY_MODELS = find $(shell python3 vae_utils/config/paths.py paper-dry)/models -name run.json -printf '%P %T@\n' | sort
+
+dry-run: | $(STAMP) ## the paper profile's dry run from scratch: its models as jobs (make train, local:2), then every run, checked; about 8 minutes on 2 cores
+	rm -rf $(shell python3 vae_utils/config/paths.py paper-dry) && mkdir -p build
+	start=$$(date +%s); VAE_EXECUTOR=$${VAE_EXECUTOR:-local:2} $(MAKE) --no-print-directory train PROFILE=paper DRY=1 && \
+	  echo "paper dry run: models trained in $$(( $$(date +%s) - start )) s" && $(DRY_MODELS) > build/dry-run-models && \
+	  $(MAKE) --no-print-directory -j2 all PROFILE=paper DRY=1 && $(DRY_MODELS) | diff build/dry-run-models - && \
+	  $(PY) scripts/check_dry_run.py paper && echo "paper dry run finished in $$(( $$(date +%s) - start )) s;" \
+	  "its runs trained nothing that make train had not"
 
 lint: | $(STAMP) ## ruff on the library, scripts, tests, benchmarks and notebooks
 	$(VENV)/bin/ruff check $(LINTED)

@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
 # CI check of the pipeline (run after `make test`, whose nbval step executed every notebook with
-# the quick profile's parameters, training its models and writing each run's verdict rows):
-# the runs in CHECK_RUNS (default: every quick run except Fashion-MNIST's, whose code paths are
-# MNIST's) are executed again by `make -j2` from the cache (RUNS="j2 serial" for more passes);
-# each run's verdict rows must be byte-identical to nbval's, and no rerun may train a model (no
-# cache entry appears or is rewritten); the executed notebooks must show no warnings and no
+# the quick profile's parameters, training its models in-process and writing each run's verdict
+# rows): the models of the runs in CHECK_RUNS (default: every quick run except Fashion-MNIST's,
+# whose code paths are MNIST's) are trained again into a fresh cache by `make train` as jobs
+# through submitit's local executor (VAE_EXECUTOR=local:2, two at a time); the runs are then
+# executed by `make -j2` from that cache (RUNS="j2 serial" for more passes); each run's verdict
+# rows must be byte-identical to nbval's, and no run may train a model (no cache entry appears or
+# is rewritten); the executed notebooks must show no warnings and no
 # absolute path of this machine; the report must build from the verdicts, and every executed
 # notebook must print its rows of the report's verdicts.csv (scripts/check_printed.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache="${VAE_CACHE_DIR:-.cache/models}"
 out=$(python3 vae_utils/config/paths.py quick)
 keep=build/check_rerun
 rm -rf "$keep" && mkdir -p "$keep"
-models() { find "$cache" -name run.json -printf '%P %T@\n' | sort; }
-models > "$keep/models-before"
+export VAE_CACHE_DIR="$(pwd)/$keep/cache"        # fresh: only what make train puts there
+models() { find "$VAE_CACHE_DIR" -name run.json -printf '%P %T@\n' | sort; }
 runs=${CHECK_RUNS:-$(ls params/quick/[0-9]*.yaml | xargs -n1 basename | sed 's/\.yaml$//' | grep -v fashion_mnist)}
-# run 0: the verdicts nbval's executions wrote (models trained in-process, not loaded)
+# run 0 below: the verdicts nbval's executions wrote (models trained in-process, not loaded)
 test -d "$out/verdicts" || { echo "check_rerun: no verdicts in $out: run make nbval (make test) first" >&2; exit 1; }
+start=$(date +%s)
+VAE_EXECUTOR=local:2 make --no-print-directory QUICK=1 train RUNS="$(echo $runs)"
+echo "check_rerun: the runs' models trained as jobs (local:2) in $(( $(date +%s) - start )) s"
+models > "$keep/models-before"
+# run 0: the verdicts nbval's executions wrote (models trained in-process, not loaded)
 mkdir -p "$keep/0-nbval"
 copy_verdicts() {   # the runs' verdict files (a run without verdicts, e.g. the theory notebook, has none)
   for run in $runs; do if [ -f "$out/verdicts/$run.csv" ]; then cp "$out/verdicts/$run.csv" "$1/"; fi; done
@@ -38,7 +44,7 @@ done
 .venv/bin/python scripts/check_printed.py quick      # each notebook prints the rows the report counts
 models > "$keep/models-after"
 if ! diff -u "$keep/models-before" "$keep/models-after"; then
-  echo "check_rerun: a rerun of make all QUICK=1 trained models (cache entries new or rewritten above)" >&2; exit 1
+  echo "check_rerun: a run after make train trained models (cache entries new or rewritten above)" >&2; exit 1
 fi
 for pass in "$keep"/[1-9]*/; do
   diff -r "$keep/0-nbval" "$pass" || { echo "check_rerun: verdicts of $pass differ from nbval's" >&2; exit 1; }
@@ -58,4 +64,5 @@ if bad:
     sys.exit("check_rerun: executed notebooks show warnings or this machine's paths:\n" + "\n".join(bad))
 PY
 echo "check_rerun: $(cat "$keep"/0-nbval/*.csv | grep -vc '^notebook,') verdict rows of $(echo $runs | wc -w) runs" \
-     "identical over passes: nbval ${RUNS:-j2}; $(wc -l < "$keep/models-after") cached models, none trained or rewritten"
+     "identical over passes: nbval (serial, in-process) and ${RUNS:-j2} (models from make train's jobs);" \
+     "$(wc -l < "$keep/models-after") cached models, none trained or rewritten by the runs"

@@ -87,15 +87,6 @@ def check_profile(profile):
     return 0
 
 
-def dry_environment(profile):
-    """A dry run's data limit and model cache (its own, inside its results folder)."""
-    if not paths.is_dry(profile):
-        return {}
-    images = protocol.dry_overlay()["images"]
-    return {"VAE_DATA_LIMIT": f"{images['train']},{images['test']}",
-            "VAE_CACHE_DIR": str(paths.published_dir(profile) / "models")}
-
-
 @contextlib.contextmanager
 def staging_lock():
     """Held while staging folders are cleaned or created, so that no run takes another's
@@ -253,7 +244,7 @@ def execute(profile, run, prepare_only=None, force=False):
     os.environ.setdefault("TQDM_DISABLE", "1")
     os.environ.pop("VAE_DATA_LIMIT", None)          # only a dry run loads a cut of the data
     absolute_environment()
-    dry = dry_environment(profile)
+    dry = runspec.dry_environment(profile)
     os.environ.update({paths.STAGE_ENV: str(stage), **dry, FILE_ENV: str(work / "progress.log")})
     os.environ.setdefault(EVERY_ENV, "5" if sys.stdout.isatty() else "0")   # CI: a line per stack and phase
     try:

@@ -199,6 +199,16 @@ def problems(profile, run, protocol_checked=False):
     return []
 
 
+def dry_environment(profile):
+    """The environment of a dry run (empty for another profile): its data cut ($VAE_DATA_LIMIT) and
+    its own model cache inside its results folder ($VAE_CACHE_DIR)."""
+    if not paths.is_dry(profile):
+        return {}
+    images = protocol.dry_overlay()["images"]
+    return {"VAE_DATA_LIMIT": f"{images['train']},{images['test']}",
+            "VAE_CACHE_DIR": str(paths.published_dir(profile) / "models")}
+
+
 def whole_size(dataset):
     """The images of `dataset`'s training set a run can use: all of them (in a dry run, its cut)."""
     limit = (paths.data_limit() or {}).get("train")

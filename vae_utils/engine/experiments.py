@@ -1,7 +1,7 @@
 """Grids of training configs, trained (stacked where they can be) or loaded from the cache."""
 import itertools
 
-from . import cache, store
+from . import cache, jobs, store
 from .progress import TrainingProgress, note
 from .reproducibility import pick_device
 from .stacked import fit_stacked, stack_groups
@@ -33,6 +33,7 @@ def run_all(configs, device=None, max_stack=None):
 
     What is not cached trains in stacks of up to `max_stack` configs that differ only in
     repeat, seed, β or prior (`vae_utils.engine.stacked`); each model is cached under its own key.
+    With $VAE_EXECUTOR set (`vae_utils.engine.jobs`), each stack is a job, then loaded.
     A config that another process is training (its key is locked) is waited for and then
     loaded, so that two runs sharing a cache train it once. A model whose loss stops being
     finite is reported after the others are cached.
@@ -41,6 +42,9 @@ def run_all(configs, device=None, max_stack=None):
     results = {c: cache.load(c) for c in configs}
     missing = [c for c, r in results.items() if r is None]
     note(f"{len(configs) - len(missing)} of {len(configs)} model(s) loaded from the cache")
+    executor = jobs.current()
+    if missing and executor.kind != "serial":
+        return _by_jobs(missing, results, executor, executor.stack_size(max_stack or default_stack_size(device)))
     locks, errors = {}, []
     try:
         for c in missing:
@@ -62,6 +66,20 @@ def run_all(configs, device=None, max_stack=None):
                 errors += _train([c], results, device, max_stack)
     if errors:
         raise errors[0]
+    return results
+
+
+def _by_jobs(missing, results, executor, max_stack):
+    """`missing` trained as jobs, one per stack group (`jobs.run_jobs`: each job locks, trains and
+    saves through the cache), then loaded; RuntimeError naming every failed job and its log."""
+    groups = stack_groups(missing, max_stack)
+    note(f"training {len(missing)} model(s) as {len(groups)} job(s) ({jobs.EXECUTOR_ENV}={executor.kind}"
+         f"{f':{executor.jobs}' if executor.kind == 'local' else ''})")
+    failures = jobs.run_jobs([jobs.stack_task(g, executor) for g in groups], executor, report=note)
+    results.update({c: cache.load(c) for c in missing})
+    left = [c for c in missing if results[c] is None]
+    if failures or left:
+        raise RuntimeError("\n".join(failures) or f"{len(left)} model(s) are not in the cache after their jobs")
     return results
 
 

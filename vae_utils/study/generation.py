@@ -122,13 +122,19 @@ def quality_table(scores, ceiling, by=("d_z", "model", "sampler")):
     return summary, pd.concat([pd.DataFrame([real]), shown]), too_far
 
 
+def shifted_prior_configs(configs, repeats, mean, std):
+    """(shifted, standard): VAEs at d_z = 2 on the protocol of `configs` over `repeats`, with the
+    prior N(mean, diag(std²)) and with N(0, I) (`shifted_prior_runs`)."""
+    base = {k: v for k, v in asdict(configs[0]).items() if k != "repeat"} | {"model": "vae", "d_z": 2}
+    shifted = experiments.grid({**base, "prior_mean": tuple(mean), "prior_std": tuple(std)}, repeat=repeats)
+    return shifted, experiments.grid(base, repeat=repeats)
+
+
 def shifted_prior_runs(m, mean, std):
     """VAEs at d_z = 2 with the prior N(mean, diag(std²)) beside the same VAEs with N(0, I), on the
     protocol of the measured run `m`, paired by its repeats: ({config: result} of the shifted
     ones, the per-model table with a `prior` column)."""
-    base = {k: v for k, v in asdict(m.configs[0]).items() if k != "repeat"} | {"model": "vae", "d_z": 2}
-    shifted = experiments.grid({**base, "prior_mean": tuple(mean), "prior_std": tuple(std)}, repeat=m.repeats)
-    standard = experiments.grid(base, repeat=m.repeats)
+    shifted, standard = shifted_prior_configs(m.configs, m.repeats, mean, std)
     results = experiments.run_all(shifted + standard)
     runs = tables.results_table(results)
     runs["prior"] = ["shifted" if c.prior_mean else "N(0, I)" for c in results]

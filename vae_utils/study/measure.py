@@ -117,6 +117,13 @@ def _trained(configs, extra=()):
     return {c: everything[c] for c in configs}, {c: everything[c] for c in extra}
 
 
+def grid_configs(used, dataset, axes, **fixed):
+    """The configs of AE and VAE over the grid `axes` and the repeats of the protocol `used`
+    (`fixed`: other config fields): what `ae_vs_vae` trains, and `plan` plans."""
+    base = {"dataset": dataset, **protocol.training_fields(used), **fixed}
+    return experiments.grid(base, model=["ae", "vae"], **axes, repeat=list(range(used["repeats"])))
+
+
 def ae_vs_vae(notebook, profile, dataset, axes, overrides=None, iw_samples=50, **fixed):
     """AE and VAE over the grid `axes` (e.g. {"d_z": [2, 10], "n_layers": [1, 2]}; `fixed`: other
     config fields) and the protocol's repeats, on the profile's protocol for `dataset` with
@@ -124,8 +131,7 @@ def ae_vs_vae(notebook, profile, dataset, axes, overrides=None, iw_samples=50, *
     `iw_samples` samples; no bound when 0), <tag>-convergence.csv, the PCA check where the grid
     has linear models, and Gaussian data's baselines."""
     used = protocol.load(profile, dataset, overrides)
-    base = {"dataset": dataset, **protocol.training_fields(used), **fixed}
-    configs = experiments.grid(base, model=["ae", "vae"], **axes, repeat=list(range(used["repeats"])))
+    configs = grid_configs(used, dataset, axes, **fixed)
     data = load_dataset(dataset)
     results, _ = _trained(configs)
     out = Outputs(profile, notebook, dataset)
@@ -158,22 +164,29 @@ def _baselines(configs, data, used, out):
     return out.table(baselines.reconstruction_baselines(train_sets, data.test_x, configs[0].likelihood), "baselines")
 
 
-def beta_grid(notebook, profile, dataset, betas, n_layers, d_z, figure_d_z=None, overrides=None):
-    """The AE and a VAE per β in `betas` at (`n_layers`, `d_z`) over the protocol's repeats; with
-    `figure_d_z`, the same models once more (the first repeat) at that d_z, for figures. Writes
-    <tag>-convergence.csv; the runs table comes with `add_codes`."""
+def beta_configs(used, dataset, betas, n_layers, d_z, figure_d_z=None):
+    """(configs, figure configs) of `beta_grid`: the AE and a VAE per β at (`n_layers`, `d_z`) over
+    the repeats of the protocol `used`; with `figure_d_z`, the same at that d_z, first repeat only."""
     check_betas(betas)
     betas = sorted(float(b) for b in betas)
-    used = protocol.load(profile, dataset, overrides)
     base = {"dataset": dataset, "n_layers": n_layers, **protocol.training_fields(used)}
     repeats = list(range(used["repeats"]))
 
     def grid(at, reps):
         return (experiments.grid(base, model=["vae"], beta=betas, d_z=[at], repeat=reps)
                 + experiments.grid(base, model=[AE], d_z=[at], repeat=reps))
-    configs = grid(d_z, repeats)
+    return grid(d_z, repeats), [] if figure_d_z is None else grid(figure_d_z, repeats[:1])
+
+
+def beta_grid(notebook, profile, dataset, betas, n_layers, d_z, figure_d_z=None, overrides=None):
+    """The AE and a VAE per β in `betas` at (`n_layers`, `d_z`) over the protocol's repeats; with
+    `figure_d_z`, the same models once more (the first repeat) at that d_z, for figures. Writes
+    <tag>-convergence.csv; the runs table comes with `add_codes`."""
+    used = protocol.load(profile, dataset, overrides)
+    configs, figure_configs = beta_configs(used, dataset, betas, n_layers, d_z, figure_d_z)
+    betas = sorted(float(b) for b in betas)
     data = load_dataset(dataset)
-    results, figure_results = _trained(configs, [] if figure_d_z is None else grid(figure_d_z, repeats[:1]))
+    results, figure_results = _trained(configs, figure_configs)
     out = Outputs(profile, notebook, dataset)
     runs = tables.results_table(results)
     runs.insert(2, "arm", [arm_of(c) for c in results])
@@ -247,14 +260,18 @@ def original_protocol(m):
     β (<tag>-original_protocol.csv). Dividing the fixed-σ objective by 2σ̂² (σ̂² its own residual
     variance) gives a calibrated Gaussian's NLL with the KL weighted by β = 1 / (2σ̂²), so a small
     residual variance means a large β, and a collapsed posterior."""
-    configs = [replace(c, likelihood="gaussian_fixed") for c in m.configs if c.model == "vae"]
-    fixed = tables.results_table(experiments.run_all(configs))
+    fixed = tables.results_table(experiments.run_all(original_protocol_configs(m.configs)))
     fixed["protocol"], fixed["sigma"] = "study: fixed σ² = ½", math.sqrt(0.5)
     fixed["effective_beta"] = 1 / (2 * fixed["test_mse"])
     learned = m.runs[m.runs["model"] == "vae"].assign(protocol="learned σ", effective_beta=1.0)
     both = m.out.table(pd.concat([learned, fixed], ignore_index=True), "original_protocol")
     shown = ["test_kl", "test_mse", "sigma", "effective_beta"]
     return tables.mean_std_table(stats.summarise(both, m.by + ["protocol"], shown), m.by + ["protocol"], shown)
+
+
+def original_protocol_configs(configs):
+    """The VAEs of `configs` with the study's fixed-σ² Gaussian likelihood (`original_protocol`)."""
+    return [replace(c, likelihood="gaussian_fixed") for c in configs if c.model == "vae"]
 
 
 def describe(m):

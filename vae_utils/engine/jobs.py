@@ -1,0 +1,189 @@
+"""Training jobs beyond this process, through submitit: each job trains one stack of models (or one
+classifier) through the model store (lock, train, checksum, atomic save), so a job that fails or is
+pre-empted leaves nothing a later run trusts, and running again trains only what is missing.
+
+Where the jobs run is one setting, $VAE_EXECUTOR:
+
+    serial       in this process, one stack after another, as always (the default; no jobs)
+    local:N      N processes at a time on this machine, each with cores // N torch threads
+    slurm        a Slurm job array; its options from $VAE_SLURM_* (`SLURM_OPTIONS`)
+    debug        submitit's in-process executor (for tests and debugging)
+"""
+import os
+import time
+from dataclasses import dataclass
+
+from ..config.paths import cache_dir
+
+EXECUTOR_ENV = "VAE_EXECUTOR"
+KINDS = ("serial", "local:N", "slurm", "debug")
+SLURM_OPTIONS = {   # environment variable -> (submitit parameter, type, default; None: Slurm's own)
+    "VAE_SLURM_PARTITION": ("slurm_partition", str, None),
+    "VAE_SLURM_ACCOUNT": ("slurm_account", str, None),
+    "VAE_SLURM_TIME_MIN": ("timeout_min", int, 240),
+    "VAE_SLURM_CPUS": ("cpus_per_task", int, 2),
+    "VAE_SLURM_GPUS": ("gpus_per_node", int, 0),
+    "VAE_SLURM_MEM_GB": ("mem_gb", int, 8),
+    "VAE_SLURM_PARALLEL": ("slurm_array_parallelism", int, 64),
+}
+POLL_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Executor:
+    """Where training jobs run (see the module docstring)."""
+    kind: str           # serial, local, slurm or debug
+    jobs: int = 1       # local: processes at a time
+
+    def threads(self):
+        """Torch threads per job: the cores shared out (local), the Slurm CPUs per task, else None."""
+        if self.kind == "local":
+            return max(1, (os.cpu_count() or 1) // self.jobs)
+        if self.kind == "slurm":
+            return slurm_parameters()["cpus_per_task"]
+        return None
+
+    def stack_size(self, device_default):
+        """Members per stacked job: 64 for a Slurm job with a GPU, else what this process would use."""
+        if self.kind == "slurm" and slurm_parameters()["gpus_per_node"] > 0:
+            return 64
+        return device_default
+
+
+def parse(text):
+    """The Executor `text` names; ValueError naming the value and the allowed forms."""
+    value = (text or "serial").strip()
+    if value in ("serial", "slurm", "debug"):
+        return Executor(value)
+    if value.startswith("local:") and value[6:].isdigit() and int(value[6:]) >= 1:
+        return Executor("local", int(value[6:]))
+    raise ValueError(f"{EXECUTOR_ENV}={text!r} is not allowed; allowed: {', '.join(KINDS)} (N >= 1 processes)")
+
+
+def current():
+    """The Executor of $VAE_EXECUTOR (serial when unset)."""
+    return parse(os.environ.get(EXECUTOR_ENV))
+
+
+def slurm_parameters(environ=None):
+    """The submitit parameters of a Slurm job from $VAE_SLURM_* (defaults in SLURM_OPTIONS);
+    ValueError naming the variable and its type when a value does not parse."""
+    environ = os.environ if environ is None else environ
+    found = {}
+    for name, (parameter, kind, default) in SLURM_OPTIONS.items():
+        text = environ.get(name)
+        if text is None or text == "":
+            if default is not None:
+                found[parameter] = default
+            continue
+        try:
+            value = kind(text)
+            if kind is int and value < 0:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"{name}={text!r} is not allowed; it must be "
+                             f"{'an integer >= 0' if kind is int else 'a name'}") from None
+        found[parameter] = value
+    return found
+
+
+def log_folder():
+    """Where jobs keep their logs and pickles: beside the model cache (shared on a cluster)."""
+    return cache_dir() / ".jobs"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One job: `function(*args)` run in the job's process; `label` names it on the console."""
+    label: str
+    function: object
+    args: tuple
+
+
+def train_stack(configs, threads=None):
+    """Job: the models of `configs` (one stack group) from the cache or trained as one stack and
+    cached; their cache keys. The job trains itself: it fans out nothing."""
+    os.environ[EXECUTOR_ENV] = "serial"
+    _use_threads(threads)
+    from . import cache
+    from .experiments import run_all
+    run_all(list(configs), max_stack=len(configs))
+    return [cache.cache_key(c) for c in configs]
+
+
+def _use_threads(threads):
+    if threads:
+        import torch
+        torch.set_num_threads(min(torch.get_num_threads(), threads))
+
+
+def stack_task(configs, executor):
+    """The Task that trains one stack group."""
+    return Task(f"{len(configs)} × {configs[0].label()}", train_stack, (tuple(configs), executor.threads()))
+
+
+def _make(executor):
+    import submitit
+    folder = log_folder() / "%j"
+    if executor.kind == "local":
+        return submitit.LocalExecutor(folder=folder)
+    if executor.kind == "debug":
+        return submitit.DebugExecutor(folder=folder)
+    made = submitit.AutoExecutor(folder=folder, cluster="slurm")
+    made.update_parameters(name="vae-train", **slurm_parameters())
+    return made
+
+
+def failure(job, task):
+    """A failed job in one line: which, why (the error's last line) and where its log is."""
+    try:
+        error = job.exception()
+    except Exception as err:                  # noqa: BLE001 (the job's state could not be read)
+        error = err
+    text = str(error)
+    parts = text.split("-" * 22)                # submitit frames the job's traceback with dashes
+    lines = [line for line in (parts[1] if len(parts) >= 3 else text).strip().splitlines() if line.strip()]
+    reason = lines[-1].strip() if lines else type(error).__name__
+    return f"job {job.job_id} ({task.label}) failed: {reason}; its log: {job.paths.stderr}"
+
+
+def run_jobs(tasks, executor, report=print, wait=True):
+    """Submit `tasks` through `executor` (local: at most `executor.jobs` at a time; slurm: one job
+    array) and, with `wait`, follow them to the end, reporting jobs done, running, failed and
+    waiting whenever that changes; returns the failures (`failure`), empty when all succeeded."""
+    if executor.kind == "serial":
+        raise ValueError("serial training runs in this process; there are no jobs to submit")
+    made, pending, running, done, failed = _make(executor), list(tasks), [], 0, []
+    if executor.kind == "slurm":
+        with made.batch():
+            running = [(made.submit(t.function, *t.args), t) for t in pending]
+        pending = []
+        report(f"submitted {len(running)} job(s) as a Slurm array; logs in {log_folder()}")
+        if not wait:
+            return []
+    last = None
+    while pending or running:
+        while pending and (executor.kind != "local" or len(running) < executor.jobs):
+            task = pending.pop(0)
+            running.append((made.submit(task.function, *task.args), task))
+        still = []
+        for job, task in running:
+            if executor.kind == "debug":
+                job.exception()                 # the debug executor runs a job when asked for its outcome
+            if job.done():
+                if job.state in ("FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY") or job.exception() is not None:
+                    failed.append(failure(job, task))
+                else:
+                    done += 1
+            else:
+                still.append((job, task))
+        running = still
+        line = f"jobs: {done} done, {len(running)} running, {len(failed)} failed, {len(pending)} waiting"
+        if line != last:
+            report(line)
+            last = line
+        if running:
+            time.sleep(POLL_SECONDS)
+    for message in failed:
+        report(message)
+    return failed
