@@ -3,7 +3,8 @@
     python scripts/train.py PROFILE [RUN ...] [--no-wait]
 
 The models come from each run's parameter file (`vae_utils.study.plan`); those already in the cache
-are skipped, the rest are grouped into stacks and trained as jobs where $VAE_EXECUTOR says
+are skipped, the rest are grouped into the stacks the runs would train themselves (run by run, call
+by call: the same members, so the same weights to the last bit) and trained as jobs where $VAE_EXECUTOR says
 (`vae_utils.engine.jobs`: serial in this process, local:N processes, a Slurm array), then each
 labelled dataset's classifier. `make all` afterwards only loads them. A failed job is named with
 its log and the command exits 1; running it again trains only what is still missing. With
@@ -15,10 +16,16 @@ import sys
 import time
 
 from vae_utils.config import paths, runspec
+from vae_utils.core.data import images_per_repeat
 from vae_utils.engine import cache, experiments, jobs
 from vae_utils.engine.progress import duration
 from vae_utils.engine.stacked import stack_groups
 from vae_utils.study import plan
+
+
+def work(group):
+    """A stack's work at its epoch cap, for ordering jobs: members × images per repeat × epochs."""
+    return len(group) * images_per_repeat(group[0]) * group[0].max_epochs
 
 
 def main(argv=None):
@@ -34,22 +41,27 @@ def main(argv=None):
     if unknown:
         sys.exit(f"train: no such run in profile {args.profile}: {', '.join(unknown)}; runs: {', '.join(known)}")
     os.environ.update(runspec.dry_environment(args.profile))   # a dry run: its data cut and its own cache
-    configs, classifiers = plan.profile_needs(args.profile, args.runs or None)
-    missing = [c for c in configs if not cache.entry_dir(c).is_dir() or cache.load(c) is None]
+    ordered, classifiers = plan.profile_calls(args.profile, args.runs or None)
+    configs = [c for call in ordered for c in call]
+    missing = {c for c in configs if not cache.entry_dir(c).is_dir() or cache.load(c) is None}
+    ordered = [[c for c in call if c in missing] for call in ordered]
     print(f"train: {args.profile}: {len(configs)} model(s) in {len(args.runs or known)} run(s); "
           f"{len(configs) - len(missing)} in the cache ({paths.cache_dir()}), {len(missing)} to train "
           f"({jobs.EXECUTOR_ENV}={executor.kind}{f':{executor.jobs}' if executor.kind == 'local' else ''})")
     start = time.perf_counter()
     if executor.kind == "serial":
-        experiments.run_all(missing)
+        for call in ordered:
+            experiments.run_all(call)
         for classifier in classifiers:
             plan.train_classifier(classifier)
         failures = []
-    else:
-        groups = stack_groups(missing, executor.stack_size(experiments.default_stack_size()))
-        tasks = [jobs.stack_task(g, executor) for g in groups]
-        tasks += [jobs.Task(f"classifier {c.dataset}", plan.train_classifier, (c, executor.threads()))
-                  for c in classifiers]
+    else:                       # the stacks the runs would train, each a job, the longest first
+        size = executor.stack_size(experiments.default_stack_size())
+        groups = [group for call in ordered for group in stack_groups(call, size)]
+        groups.sort(key=work, reverse=True)         # stable: equal work keeps run order
+        tasks = [jobs.Task(f"classifier {c.dataset}", plan.train_classifier, (c, executor.threads()))
+                 for c in classifiers]
+        tasks += [jobs.stack_task(group, executor) for group in groups]
         failures = jobs.run_jobs(tasks, executor, wait=not args.no_wait)
     if failures:
         print(f"train: {len(failures)} job(s) failed (above, with their logs); run the command again to train "

@@ -43,6 +43,19 @@ class Output(NamedTuple):
     log_scale: torch.Tensor | None = None   # log σ of a learned Gaussian likelihood, else None
 
 
+def forward_pass(model, x, noise=None):
+    """The one forward pass of an AE or a VAE, one model or a stack of K (`engine.stacked`): the
+    code z and the decoder's logits; for a VAE also the posterior's mean and log-variance, and z
+    = mu + noise · σ (`noise`: the reparameterisation's ε, shaped like mu; None: z = mu)."""
+    if model.kind == "ae":
+        z = model.encoder(x)
+        return Output(model.decoder(z), z, log_scale=model.log_scale)
+    h = model.encoder(x)
+    mu, logvar = model.mu_head(h), model.logvar_head(h)
+    z = mu if noise is None else mu + noise * torch.exp(0.5 * logvar)
+    return Output(model.decoder(z), z, mu, logvar, model.log_scale)
+
+
 class AE(nn.Module):
     """Deterministic autoencoder: linear code, decoder mirrors the encoder, logits out."""
     kind = "ae"
@@ -68,8 +81,7 @@ class AE(nn.Module):
         return self.decoder(z)
 
     def forward(self, x, sample=True):
-        z = self.encoder(x)
-        return Output(self.decoder(z), z, log_scale=self.log_scale)
+        return forward_pass(self, x)
 
 
 class VAE(AE):
@@ -100,9 +112,8 @@ class VAE(AE):
         return self.posterior(x)[0]
 
     def forward(self, x, sample=True):
-        mu, logvar = self.posterior(x)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample else mu
-        return Output(self.decoder(z), z, mu, logvar, self.log_scale)
+        noise = torch.randn(*x.shape[:-1], self.d_z, dtype=x.dtype, device=x.device) if sample else None
+        return forward_pass(self, x, noise)
 
     def sample_prior(self, n, generator=None):
         eps = torch.randn(n, self.d_z, generator=generator).to(self.prior_mean.device)

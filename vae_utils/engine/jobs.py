@@ -105,6 +105,8 @@ def train_stack(configs, threads=None):
     cached; their cache keys. The job trains itself: it fans out nothing."""
     os.environ[EXECUTOR_ENV] = "serial"
     _use_threads(threads)
+    print(f"training {len(configs)} model(s) as one stack: {configs[0].label()}, repeats "
+          f"{sorted({c.repeat for c in configs})}", flush=True)       # the job's log says what it trains
     from . import cache
     from .experiments import run_all
     run_all(list(configs), max_stack=len(configs))

@@ -14,7 +14,7 @@ from torch import nn
 
 from ..core.data import binarise_batch, binariser, config_split, load_dataset
 from ..core.losses import loss_terms
-from ..core.models import Output
+from ..core.models import forward_pass
 from .reproducibility import pick_device, seed_everything
 from .training import (
     FitResult,
@@ -96,13 +96,7 @@ class StackedAutoencoder(nn.Module):
                           nn.Parameter(torch.stack([m.log_scale.detach() for m in members]).unsqueeze(1)))
 
     def forward(self, x, eps=None):             # x: (K, batch, d_x); eps: (K, batch, d_z) for a VAE
-        if self.kind == "ae":
-            z = self.encoder(x)
-            return Output(self.decoder(z), z, log_scale=self.log_scale)
-        h = self.encoder(x)
-        mu, logvar = self.mu_head(h), self.logvar_head(h)
-        z = mu + eps * torch.exp(0.5 * logvar)
-        return Output(self.decoder(z), z, mu, logvar, self.log_scale)
+        return forward_pass(self, x, eps)
 
     def write_back(self):
         for part in self.parts:
@@ -117,19 +111,16 @@ class StackedAutoencoder(nn.Module):
                     member.log_scale.copy_(log_scale[0])
 
 
-class StackedTrainer:
-    """The stacked model, its optimizer and every member's data, trained one epoch at a time."""
+class MemberStreams:
+    """What each member of a stack has of its own: its model (fresh, or the one it goes on from),
+    its training and validation images, and its shuffling, noise and binarisation streams, drawn
+    as `fit` draws them for one model."""
 
     def __init__(self, configs, data, device, annealing=None):
-        """`annealing`: the members' models to go on from in their annealing phase (lr × anneal,
-        the phase's own streams, as `training.train_phases` gives them); None: a first phase from fresh models."""
-        check_stackable(configs)
-        first = configs[0]
         splits = [config_split(c, len(data.train_x)) for c in configs]
         if len({(len(t), len(v)) for t, v in splits}) > 1:
             raise ValueError("stacked configs need training and validation sets of equal sizes")
-        self.configs, self.device, self.batch = configs, device, first.batch_size
-        self.members, self.shufflers, self.noise = [], [], []
+        self.models, self.shufflers, self.noise = [], [], []
         for i, c in enumerate(configs):
             if annealing is None:
                 model, shuffler = init_model(c)          # the same draws as `fit`
@@ -140,9 +131,39 @@ class StackedTrainer:
                 noise.set_state(torch.get_rng_state())
             else:
                 noise.manual_seed(c.seed * 1000 + c.repeat if annealing is None else anneal_seed(c))
-            self.members.append(model.to(device))
+            self.models.append(model.to(device))
             self.shufflers.append(shuffler)
             self.noise.append(noise)
+        self.binarisers = [binariser(c, device) for c in configs] if data.train_p is not None else []
+        self.train_idx = torch.stack([t for t, _ in splits])
+        self.val_x = [data.train_x[v].to(device) for _, v in splits]
+        self.train_eval_x = [data.train_x[train_eval_subset(t, len(v))].to(device) for t, v in splits]
+
+    def orders(self):
+        """Each member's order of its training images for the next epoch, from its own shuffler."""
+        return torch.stack([idx[torch.randperm(len(idx), generator=g)]
+                            for idx, g in zip(self.train_idx, self.shufflers)])
+
+    def keep(self, positions):
+        """Only the members at `positions`, each with what it had."""
+        def pick(items):
+            return [items[i] for i in positions] if items else items
+        self.models, self.shufflers, self.noise, self.binarisers, self.val_x, self.train_eval_x = map(
+            pick, (self.models, self.shufflers, self.noise, self.binarisers, self.val_x, self.train_eval_x))
+        self.train_idx = self.train_idx.index_select(0, torch.tensor(positions))
+
+
+class StackedTrainer:
+    """The stacked model and its optimizer over the members' own data and streams
+    (`MemberStreams`), trained one epoch at a time."""
+
+    def __init__(self, configs, data, device, annealing=None):
+        """`annealing`: the members' models to go on from in their annealing phase (lr × anneal,
+        the phase's own streams, as `training.train_phases` gives them); None: a first phase from fresh models."""
+        check_stackable(configs)
+        first = configs[0]
+        self.configs, self.device, self.batch = configs, device, first.batch_size
+        self.streams = MemberStreams(configs, data, device, annealing)
         self.model = StackedAutoencoder(self.members).to(device)
         self.lr = first.lr if annealing is None else first.lr * first.anneal
         self.optimizer = make_optimizer(self.model, self.lr, capturable=device.type == "cuda")
@@ -150,14 +171,10 @@ class StackedTrainer:
         self.beta = torch.tensor([float(c.beta) for c in configs], device=device)
         self.dynamic = data.train_p is not None       # binarised anew each batch (data.binarise_batch)
         self.x = (data.train_p if self.dynamic else data.train_x).to(device)
-        self.binarisers = [binariser(c, device) for c in configs] if self.dynamic else []
-        self.train_idx = torch.stack([t for t, _ in splits])
-        self.val_x = [data.train_x[v].to(device) for _, v in splits]
-        self.train_eval_x = [data.train_x[train_eval_subset(t, len(v))].to(device) for t, v in splits]
-        self.n_full, self.rest = divmod(self.train_idx.shape[1], self.batch)
+        self.n_full, self.rest = divmod(self.streams.train_idx.shape[1], self.batch)
         # Static buffers: the step reads them, so a captured graph sees each epoch's values.
         k = len(configs)
-        self.order = torch.empty(k, self.train_idx.shape[1], dtype=torch.long, device=device)
+        self.order = torch.empty(k, self.streams.train_idx.shape[1], dtype=torch.long, device=device)
         self.step_no = torch.zeros(1, dtype=torch.long, device=device)
         self.offsets = torch.arange(self.batch, device=device)
         self.sums = torch.zeros(k, 3, device=device)
@@ -166,6 +183,18 @@ class StackedTrainer:
             self.eps = torch.empty(k, self.n_full, self.batch, self.d_z, device=device)
         if device.type == "cuda" and self.dynamic:      # each epoch's binarisation noise, drawn up front
             self.uniform = torch.empty(k, self.n_full, self.batch, self.x.shape[1], device=device)
+
+    @property
+    def members(self):
+        return self.streams.models
+
+    @property
+    def val_x(self):
+        return self.streams.val_x
+
+    @property
+    def train_eval_x(self):
+        return self.streams.train_eval_x
 
     @property
     def kind(self):
@@ -177,13 +206,13 @@ class StackedTrainer:
             return None
         if self.device.type == "cuda" and size == self.batch:
             return self.eps.index_select(1, self.step_no).squeeze(1)
-        return torch.stack([torch.randn(size, self.d_z, generator=g, device=self.device) for g in self.noise])
+        return torch.stack([torch.randn(size, self.d_z, generator=g, device=self.device) for g in self.streams.noise])
 
     def binarised(self, p, size):
         """Dynamic binarisation of the batch probabilities `p` (K, size, d_x), member by member."""
         if self.device.type == "cuda" and size == self.batch:
             return (self.uniform.index_select(1, self.step_no).squeeze(1) < p).float()
-        return torch.stack([binarise_batch(pk, g) for pk, g in zip(p, self.binarisers)])
+        return torch.stack([binarise_batch(pk, g) for pk, g in zip(p, self.streams.binarisers)])
 
     def step(self, size):
         """One Adam step of every member on its next batch of `size` images; no host sync."""
@@ -221,19 +250,16 @@ class StackedTrainer:
             if state:
                 self.optimizer.state[param] = {name: value if value.dim() == 0 else value.index_select(0, idx)
                                                for name, value in state.items()}
-        pick = lambda items: [items[i] for i in positions]
-        self.configs, self.members, self.shufflers, self.noise = map(
-            pick, (self.configs, self.members, self.shufflers, self.noise))
+        self.configs = [self.configs[i] for i in positions]
+        self.streams.keep(positions)
         self.model.members = self.members
-        self.val_x, self.train_eval_x = pick(self.val_x), pick(self.train_eval_x)
-        self.beta, self.train_idx = self.beta.index_select(0, idx), self.train_idx.index_select(0, idx.cpu())
+        self.beta = self.beta.index_select(0, idx)
         self.order = self.order.index_select(0, idx)
         self.sums = torch.zeros(len(positions), 3, device=self.device)
         if hasattr(self, "eps"):
             self.eps = self.eps.index_select(0, idx)
         if hasattr(self, "uniform"):
             self.uniform = self.uniform.index_select(0, idx)
-        self.binarisers = pick(self.binarisers) if self.dynamic else []
         self.graph, self.eager_steps = None, 0            # a CUDA graph is captured anew
 
     def full_step(self):
@@ -262,21 +288,20 @@ class StackedTrainer:
     def train_epoch(self):
         """One pass of every member over its own training set; (K, 3) means of [loss, recon, kl]."""
         self.model.train()
-        orders = [idx[torch.randperm(len(idx), generator=g)] for idx, g in zip(self.train_idx, self.shufflers)]
-        self.order.copy_(torch.stack(orders))
+        self.order.copy_(self.streams.orders())
         self.sums.zero_()
         self.step_no.zero_()
         if self.device.type == "cuda" and self.kind == "vae":
-            for eps, g in zip(self.eps, self.noise):
+            for eps, g in zip(self.eps, self.streams.noise):
                 eps.normal_(generator=g)
         if self.device.type == "cuda" and self.dynamic:
-            for uniform, g in zip(self.uniform, self.binarisers):
+            for uniform, g in zip(self.uniform, self.streams.binarisers):
                 uniform.uniform_(generator=g)
         for _ in range(self.n_full):
             self.full_step()
         if self.rest:
             self.step(self.rest)
-        return (self.sums / self.train_idx.shape[1]).cpu()      # the epoch's one host sync
+        return (self.sums / self.streams.train_idx.shape[1]).cpu()      # the epoch's one host sync
 
 
 def check_stackable(configs):

@@ -43,19 +43,19 @@ def _depth(spec):
     configs = measure.grid_configs(spec.protocol, spec.dataset,
                                    {"d_z": spec.value("d_z_list"), "n_layers": spec.value("n_layers_list")})
     gaussian = dataset_info(spec.dataset).likelihood == "gaussian"        # Frey Face: the study's fixed σ² too
-    return configs + (measure.original_protocol_configs(configs) if gaussian else []), []
+    return [configs] + ([measure.original_protocol_configs(configs)] if gaussian else []), []
 
 
 def _latent(spec):
-    return measure.grid_configs(spec.protocol, spec.dataset, {"d_z": spec.value("d_z_list")},
-                                n_layers=spec.value("n_layers")), []
+    return [measure.grid_configs(spec.protocol, spec.dataset, {"d_z": spec.value("d_z_list")},
+                                 n_layers=spec.value("n_layers"))], []
 
 
 def _beta(spec):
     configs, figure = measure.beta_configs(spec.protocol, spec.dataset, spec.value("betas"), spec.value("n_layers"),
                                            spec.value("d_z"), spec.value("figure_d_z"))
     scored = "generates" in spec.value("claims") and _labelled(spec.dataset)
-    return configs + figure, [_classifier(spec)] if scored else []
+    return [configs + figure], [_classifier(spec)] if scored else []
 
 
 def _generation(spec):
@@ -64,37 +64,57 @@ def _generation(spec):
     repeats = list(range(spec.protocol["repeats"]))
     shifted, standard = generation.shifted_prior_configs(configs, repeats, spec.value("shifted_prior_mean"),
                                                          spec.value("shifted_prior_std"))
-    return configs + shifted + standard, [_classifier(spec)] if _labelled(spec.dataset) else []
+    return [configs, shifted + standard], [_classifier(spec)] if _labelled(spec.dataset) else []
 
 
 def _data_size(spec):
-    return measure.grid_configs(spec.protocol, spec.dataset,
-                                {"n_train": spec.value("n_train_list"), "d_z": spec.value("d_z_list")},
-                                n_layers=spec.value("n_layers")), []
+    return [measure.grid_configs(spec.protocol, spec.dataset,
+                                 {"n_train": spec.value("n_train_list"), "d_z": spec.value("d_z_list")},
+                                 n_layers=spec.value("n_layers"))], []
 
 
 PLANNERS = {"depth": _depth, "latent": _latent, "beta": _beta, "generation": _generation, "data_size": _data_size}
-# a notebook's tag (`config.notebooks`) → what its run trains, from its parameters
+# a notebook's tag (`config.notebooks`) → what its run trains, from its parameters: one list of
+# configs per `experiments.run_all` call its notebook makes, in order, and its classifiers
 
 
-def needs(spec):
-    """(model configs, classifiers) the run `spec` (`runspec.RunSpec`) trains or loads, each once;
-    nothing for a notebook that trains nothing (the theory notebook)."""
+def calls(spec):
+    """([configs of each `run_all` call the run makes, in order], classifiers) for the run `spec`
+    (`runspec.RunSpec`); nothing for a notebook that trains nothing (the theory notebook)."""
     tag = notebooks.notebook(spec.notebook_name).tag
     if tag is None:
         return [], []
     if tag not in PLANNERS:
         raise ValueError(f"{spec.notebook_name} has no training plan; planned tags: {', '.join(PLANNERS)}")
-    configs, classifiers = PLANNERS[tag](spec)
-    return list(dict.fromkeys(configs)), list(dict.fromkeys(classifiers))
+    found, classifiers = PLANNERS[tag](spec)
+    return [list(dict.fromkeys(call)) for call in found], list(dict.fromkeys(classifiers))
+
+
+def needs(spec):
+    """(model configs, classifiers) the run `spec` trains or loads, each once."""
+    found, classifiers = calls(spec)
+    return list(dict.fromkeys(c for call in found for c in call)), classifiers
+
+
+def profile_calls(profile, runs=None):
+    """([configs], classifiers) of `runs` (default: every run) of `profile` as the runs would ask
+    for them executed one after another in run order: each call's models not asked for before
+    (a model two runs share belongs to the first), so that grouping each call into stacks gives
+    the stacks the runs themselves would train."""
+    seen, ordered, classifiers = set(), [], []
+    for run in runs or runspec.runs_of(profile):
+        found, wanted = calls(runspec.resolve(profile, run))
+        for call in found:
+            new = [c for c in call if c not in seen]
+            seen.update(new)
+            if new:
+                ordered.append(new)
+        classifiers += [c for c in wanted if c not in classifiers]
+    return ordered, classifiers
 
 
 def profile_needs(profile, runs=None):
     """(model configs, classifiers) of `runs` (default: every run) of `profile`, each once, in run
     order: a model two runs share appears once."""
-    configs, classifiers = [], []
-    for run in runs or runspec.runs_of(profile):
-        found = needs(runspec.resolve(profile, run))
-        configs += found[0]
-        classifiers += found[1]
-    return list(dict.fromkeys(configs)), list(dict.fromkeys(classifiers))
+    ordered, classifiers = profile_calls(profile, runs)
+    return [c for call in ordered for c in call], classifiers
