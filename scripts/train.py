@@ -16,16 +16,10 @@ import sys
 import time
 
 from vae_utils.config import paths, runspec
-from vae_utils.core.data import images_per_repeat
 from vae_utils.engine import cache, experiments, jobs
 from vae_utils.engine.progress import duration
 from vae_utils.engine.stacked import stack_groups
 from vae_utils.study import plan
-
-
-def work(group):
-    """A stack's work at its epoch cap, for ordering jobs: members × images per repeat × epochs."""
-    return len(group) * images_per_repeat(group[0]) * group[0].max_epochs
 
 
 def main(argv=None):
@@ -55,13 +49,12 @@ def main(argv=None):
         for classifier in classifiers:
             plan.train_classifier(classifier)
         failures = []
-    else:                       # the stacks the runs would train, each a job, the longest first
+    else:                       # the stacks the runs would train, as jobs, the longest first
         size = executor.stack_size(experiments.default_stack_size())
         groups = [group for call in ordered for group in stack_groups(call, size)]
-        groups.sort(key=work, reverse=True)         # stable: equal work keeps run order
         tasks = [jobs.Task(f"classifier {c.dataset}", plan.train_classifier, (c, executor.threads()))
                  for c in classifiers]
-        tasks += [jobs.stack_task(group, executor) for group in groups]
+        tasks += experiments.stack_tasks(groups, executor)
         failures = jobs.run_jobs(tasks, executor, wait=not args.no_wait)
     if failures:
         print(f"train: {len(failures)} job(s) failed (above, with their logs); run the command again to train "

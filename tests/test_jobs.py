@@ -97,3 +97,15 @@ def test_the_slurm_array_gets_the_options_it_was_given(tmp_path, monkeypatch):
                  "#SBATCH --job-name=vae-train"):
         assert line in text, line
     assert jobs.Executor("slurm").stack_size(10) == 64 and jobs.Executor("slurm").threads() == 8
+
+
+def test_small_stacks_share_a_local_job_and_every_model_is_in_one():
+    assert jobs.pack([10, 1, 1, 1, 1, 1, 1], float, 2) == [[10], [1, 1, 1, 1, 1, 1]]
+    assert jobs.pack([3, 2], float, 8) == [[3], [2]]                   # never more jobs than items
+    groups = [[TrainConfig(model=m, repeat=r, **{**TINY, "d_z": d}) for r in range(2)]
+              for m in ("ae", "vae") for d in (2, 3, 4, 5, 6)]
+    local = experiments.stack_tasks(groups, jobs.Executor("local", 2))
+    assert len(local) == 8                                              # 4 × 2 jobs for 10 stacks
+    dealt = [g for task in local for g in task.args[0]]
+    assert sorted(map(str, dealt)) == sorted(str(tuple(g)) for g in groups)    # each stack once, whole
+    assert len(experiments.stack_tasks(groups, jobs.Executor("slurm"))) == 10  # an array: one per stack

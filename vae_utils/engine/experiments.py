@@ -1,6 +1,8 @@
 """Grids of training configs, trained (stacked where they can be) or loaded from the cache."""
 import itertools
+import os
 
+from ..core.data import images_per_repeat
 from . import cache, jobs, store
 from .progress import TrainingProgress, note
 from .reproducibility import pick_device
@@ -75,12 +77,39 @@ def _by_jobs(missing, results, executor, max_stack):
     groups = stack_groups(missing, max_stack)
     note(f"training {len(missing)} model(s) as {len(groups)} job(s) ({jobs.EXECUTOR_ENV}={executor.kind}"
          f"{f':{executor.jobs}' if executor.kind == 'local' else ''})")
-    failures = jobs.run_jobs([jobs.stack_task(g, executor) for g in groups], executor, report=note)
+    failures = jobs.run_jobs(stack_tasks(groups, executor), executor, report=note)
     results.update({c: cache.load(c) for c in missing})
     left = [c for c in missing if results[c] is None]
     if failures or left:
         raise RuntimeError("\n".join(failures) or f"{len(left)} model(s) are not in the cache after their jobs")
     return results
+
+
+def train_stacks(groups, threads=None):
+    """A job (`vae_utils.engine.jobs`): the models of each stack group in `groups` from the cache or
+    trained as one stack and cached; their cache keys. The job trains itself: it fans out nothing."""
+    os.environ[jobs.EXECUTOR_ENV] = "serial"
+    jobs.use_threads(threads)
+    for configs in groups:
+        print(f"training {len(configs)} model(s) as one stack: {configs[0].label()}, repeats "
+              f"{sorted({c.repeat for c in configs})}", flush=True)       # the job's log says what it trains
+        run_all(list(configs), max_stack=len(configs))
+    return [cache.cache_key(c) for configs in groups for c in configs]
+
+
+def work(group):
+    """A stack's work at its epoch cap, to balance jobs: members × images per repeat × epochs."""
+    return len(group) * images_per_repeat(group[0]) * group[0].max_epochs
+
+
+def stack_tasks(groups, executor):
+    """The jobs that train `groups` (stack groups) where `executor` runs them: one per group, except
+    on this machine (local:N), where the groups are dealt into 4 × N jobs of about equal work
+    (`jobs.pack`) so that few small jobs pay a process's start each. The largest job comes first."""
+    bins = jobs.pack(groups, work, 4 * executor.jobs) if executor.kind == "local" else [[g] for g in groups]
+    bins.sort(key=lambda b: sum(map(work, b)), reverse=True)
+    return [jobs.Task(" + ".join(f"{len(g)} × {g[0].label()}" for g in b), train_stacks,
+                      (tuple(tuple(g) for g in b), executor.threads())) for b in bins]
 
 
 def _train(configs, results, device, max_stack, saved=None):

@@ -26,7 +26,7 @@ SLURM_OPTIONS = {   # environment variable -> (submitit parameter, type, default
     "VAE_SLURM_MEM_GB": ("mem_gb", int, 8),
     "VAE_SLURM_PARALLEL": ("slurm_array_parallelism", int, 64),
 }
-POLL_SECONDS = 2.0
+POLL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -100,28 +100,22 @@ class Task:
     args: tuple
 
 
-def train_stack(configs, threads=None):
-    """Job: the models of `configs` (one stack group) from the cache or trained as one stack and
-    cached; their cache keys. The job trains itself: it fans out nothing."""
-    os.environ[EXECUTOR_ENV] = "serial"
-    _use_threads(threads)
-    print(f"training {len(configs)} model(s) as one stack: {configs[0].label()}, repeats "
-          f"{sorted({c.repeat for c in configs})}", flush=True)       # the job's log says what it trains
-    from . import cache
-    from .experiments import run_all
-    run_all(list(configs), max_stack=len(configs))
-    return [cache.cache_key(c) for c in configs]
-
-
-def _use_threads(threads):
+def use_threads(threads):
+    """In a job: at most `threads` torch threads (None: as the process started)."""
     if threads:
         import torch
         torch.set_num_threads(min(torch.get_num_threads(), threads))
 
 
-def stack_task(configs, executor):
-    """The Task that trains one stack group."""
-    return Task(f"{len(configs)} × {configs[0].label()}", train_stack, (tuple(configs), executor.threads()))
+def pack(items, weight, bins):
+    """`items` dealt into at most `bins` lists of about equal total `weight` (the heaviest first,
+    each to the lightest list so far); each list keeps its items' order of dealing."""
+    loads = [[0.0, []] for _ in range(min(bins, len(items)))]
+    for item in sorted(items, key=weight, reverse=True):
+        lightest = min(loads, key=lambda load: load[0])
+        lightest[0] += weight(item)
+        lightest[1].append(item)
+    return [members for _, members in loads]
 
 
 def _make(executor):

@@ -164,6 +164,7 @@ class StackedTrainer:
         first = configs[0]
         self.configs, self.device, self.batch = configs, device, first.batch_size
         self.streams = MemberStreams(configs, data, device, annealing)
+        self.val_x, self.train_eval_x = self.streams.val_x, self.streams.train_eval_x   # what `train_phase` reads
         self.model = StackedAutoencoder(self.members).to(device)
         self.lr = first.lr if annealing is None else first.lr * first.anneal
         self.optimizer = make_optimizer(self.model, self.lr, capturable=device.type == "cuda")
@@ -187,14 +188,6 @@ class StackedTrainer:
     @property
     def members(self):
         return self.streams.models
-
-    @property
-    def val_x(self):
-        return self.streams.val_x
-
-    @property
-    def train_eval_x(self):
-        return self.streams.train_eval_x
 
     @property
     def kind(self):
@@ -252,6 +245,7 @@ class StackedTrainer:
                                                for name, value in state.items()}
         self.configs = [self.configs[i] for i in positions]
         self.streams.keep(positions)
+        self.val_x, self.train_eval_x = self.streams.val_x, self.streams.train_eval_x
         self.model.members = self.members
         self.beta = self.beta.index_select(0, idx)
         self.order = self.order.index_select(0, idx)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ..config import notebooks, runspec
 from ..config.datasets import dataset_info
+from ..engine import jobs
 from . import generation, measure
 
 
@@ -22,9 +23,7 @@ class Classifier:
 
 def train_classifier(classifier, threads=None):
     """Job: the `Classifier` from the cache, or trained and cached (`metrics.classifier`)."""
-    if threads:
-        import torch
-        torch.set_num_threads(min(torch.get_num_threads(), threads))
+    jobs.use_threads(threads)
     from ..metrics.classifier import train_classifier as train
     train(classifier.dataset, epochs=classifier.epochs, seed=classifier.seed, n_train=classifier.n_train)
     return classifier.dataset
