@@ -37,11 +37,11 @@ def main(argv=None):
     os.environ.update(runspec.dry_environment(args.profile))   # a dry run: its data cut and its own cache
     ordered, classifiers = plan.profile_calls(args.profile, args.runs or None)
     configs = [c for call in ordered for c in call]
-    missing = {c for c in configs if not cache.entry_dir(c).is_dir() or cache.load(c) is None}
+    missing = {c for c in configs if cache.load(c) is None}
     ordered = [[c for c in call if c in missing] for call in ordered]
     print(f"train: {args.profile}: {len(configs)} model(s) in {len(args.runs or known)} run(s); "
           f"{len(configs) - len(missing)} in the cache ({paths.cache_dir()}), {len(missing)} to train "
-          f"({jobs.EXECUTOR_ENV}={executor.kind}{f':{executor.jobs}' if executor.kind == 'local' else ''})")
+          f"({jobs.EXECUTOR_ENV}={executor})")
     start = time.perf_counter()
     if executor.kind == "serial":
         for call in ordered:
@@ -61,7 +61,7 @@ def main(argv=None):
               f"what is still missing", file=sys.stderr)
         return 1
     if not args.no_wait:
-        left = [c for c in configs if cache.load(c) is None]
+        left = [c for c in missing if cache.load(c) is None]      # the others were there before
         if left:
             print(f"train: {len(left)} model(s) are still not in the cache", file=sys.stderr)
             return 1

@@ -75,8 +75,7 @@ def _by_jobs(missing, results, executor, max_stack):
     """`missing` trained as jobs, one per stack group (`jobs.run_jobs`: each job locks, trains and
     saves through the cache), then loaded; RuntimeError naming every failed job and its log."""
     groups = stack_groups(missing, max_stack)
-    note(f"training {len(missing)} model(s) as {len(groups)} job(s) ({jobs.EXECUTOR_ENV}={executor.kind}"
-         f"{f':{executor.jobs}' if executor.kind == 'local' else ''})")
+    note(f"training {len(missing)} model(s) in {len(groups)} stack(s) as jobs ({jobs.EXECUTOR_ENV}={executor})")
     failures = jobs.run_jobs(stack_tasks(groups, executor), executor, report=note)
     results.update({c: cache.load(c) for c in missing})
     left = [c for c in missing if results[c] is None]

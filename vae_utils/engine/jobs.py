@@ -35,6 +35,10 @@ class Executor:
     kind: str           # serial, local, slurm or debug
     jobs: int = 1       # local: processes at a time
 
+    def __str__(self):
+        """As $VAE_EXECUTOR writes it: 'serial', 'local:2', 'slurm'."""
+        return f"{self.kind}:{self.jobs}" if self.kind == "local" else self.kind
+
     def threads(self):
         """Torch threads per job: the cores shared out (local), the Slurm CPUs per task, else None."""
         if self.kind == "local":
@@ -130,12 +134,16 @@ def _make(executor):
     return made
 
 
-def failure(job, task):
-    """A failed job in one line: which, why (the error's last line) and where its log is."""
+def _error_of(job):
+    """The exception a finished job raised (None: it succeeded); asking runs a debug job."""
     try:
-        error = job.exception()
-    except Exception as err:                  # noqa: BLE001 (the job's state could not be read)
-        error = err
+        return job.exception()
+    except Exception as err:                  # noqa: BLE001 (the job's outcome could not be read)
+        return err
+
+
+def failure(job, task, error):
+    """A failed job in one line: which, why (the error's last line) and where its log is."""
     text = str(error)
     parts = text.split("-" * 22)                # submitit frames the job's traceback with dashes
     lines = [line for line in (parts[1] if len(parts) >= 3 else text).strip().splitlines() if line.strip()]
@@ -164,11 +172,10 @@ def run_jobs(tasks, executor, report=print, wait=True):
             running.append((made.submit(task.function, *task.args), task))
         still = []
         for job, task in running:
-            if executor.kind == "debug":
-                job.exception()                 # the debug executor runs a job when asked for its outcome
-            if job.done():
-                if job.state in ("FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY") or job.exception() is not None:
-                    failed.append(failure(job, task))
+            if executor.kind == "debug" or job.done():      # the debug executor runs a job when asked
+                error = _error_of(job)
+                if error is not None or job.state in ("FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY"):
+                    failed.append(failure(job, task, error))
                 else:
                     done += 1
             else:

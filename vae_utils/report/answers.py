@@ -147,7 +147,8 @@ def level_words(rows):
         return ""
     words = []
     for _, r in judged[judged["loo_low"].notna()].iterrows():
-        carried, stronger = (str(r.get(c, "")).replace("nan", "").split() for c in ("carried_by", "stronger_without"))
+        carried, stronger = (r[c].split() if isinstance(r.get(c), str) else []
+                             for c in ("carried_by", "stronger_without"))
         if carried:
             words.append(f"{dataset_name(r['dataset'])}'s {r['claim']} is weaker without {', '.join(carried)} "
                          f"(slopes with one level left out: {number(r['loo_low'])} to {number(r['loo_high'])})")

@@ -35,10 +35,7 @@ def learning_curves(m, facet, name="learning_curves", title=None, **where):
 def judged_gaps(rows, x, **where):
     """Claim 1's verdict rows (`rows`, a run's) at the settings `where`, as a gap table over `x`
     for `figures.paired_gaps`: what the judge decided on, not a second computation of it."""
-    own = rows[rows["claim_id"] == CLAIM_ID]
-    for key, value in where.items():
-        own = own[own[key] == value]
-    gaps = own.rename(columns={"value": "gap"}).sort_values(x)
+    gaps = _where(rows[rows["claim_id"] == CLAIM_ID], where).rename(columns={"value": "gap"}).sort_values(x)
     return gaps.assign(**{x: [int(v) if float(v).is_integer() else v for v in gaps[x]]})
 
 
