@@ -73,7 +73,7 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "params" / "quick" / "protocol.yaml").write_text(
         "all:\n  repeats: 2\n  n_train: 600\n  max_epochs: 3\n  patience: 2\n  min_delta: 0.001\n  anneal: null\n"
         "  batch_size: 100\n  lr: 0.001\n  seed: 0\n  min_effect: 1.0\n  alpha: 0.05\n  continuation_streams: 1\n"
-        "  continuation_epochs: 10\n"
+        "  continuation_epochs: 10\n  continuation_selection: false\n  continuation_max_gain: 0.25\n"
         "frey_face:\n  n_train: null\n  max_epochs: 9\n")
     monkeypatch.setattr(paths, "PROJECT_ROOT", tmp_path)
     return tmp_path

@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -5,6 +7,7 @@ import torch
 
 from vae_utils.core.data import ImageData
 from vae_utils.engine import convergence, training
+from vae_utils.engine.reproducibility import seed_everything
 from vae_utils.engine.training import TrainConfig
 from vae_utils.inference import checks
 
@@ -25,10 +28,11 @@ def test_linear_ae_vs_pca_uses_the_repeats_own_training_images(monkeypatch):
                for m in ("ae", "vae") for r in (0, 1)]
     pca = [convergence.pca_test_mse(c) for c in configs[:2]]
     assert all(p < 1e-3 for p in pca)                                          # 3 components fit rank 3
-    runs = pd.DataFrame([{"model": c.model, "n_layers": 1, "d_z": 3, "repeat": c.repeat,
-                          "test_mse": pca[c.repeat] * (1.01 if c.repeat == 0 else 1.05)} for c in configs])
-    check = convergence.pca_check(runs, configs)
+    results = {c: training.FitResult(None, c, test={"test_mse": pca[c.repeat] * (1.01 if c.repeat == 0 else 1.05)})
+               for c in configs}
+    check = convergence.pca_check(results)                                     # the VAEs are not checked
     assert check["repeat"].tolist() == [0, 1] and check["within_tolerance"].tolist() == [True, False]
+    assert check["train_images"].tolist() == [100, 100]
     summary = checks.pca_summary(check)
     assert summary["worst_ratio"].item() == pytest.approx(1.05)
     assert summary["ratio"].item() == pytest.approx((1.01 * pca[0] + 1.05 * pca[1]) / sum(pca))
@@ -86,6 +90,41 @@ def test_a_d_z_where_the_linear_aes_miss_pca_is_labelled_at_every_depth():
     assert judge.marked(gaps, limited, ["d_z", "n_layers"]) == {"d_z=2, n_layers=1", "d_z=2, n_layers=2"}
 
 
+def test_a_miss_of_pca_at_one_size_limits_that_size_only_where_the_rows_have_sizes():
+    from vae_utils.study import judge
+    check = pd.DataFrame({"d_z": [10] * 4, "train_images": [6000, 6000, 60000, 60000], "repeat": [0, 1, 0, 1],
+                          "ae_test_mse": [1.0, 1.0, 1.05, 1.0], "pca_test_mse": [1.0] * 4})
+    check["ratio"] = check["ae_test_mse"] / check["pca_test_mse"]
+    check["within_tolerance"] = check["ratio"] <= 1.02
+    sizes = [{"train_images": n, "d_z": 10} for n in (6000, 60000)]
+    assert judge.limited_settings(convergence_rows(sizes), ["train_images", "d_z"], check) == [
+        {"d_z": 10, "train_images": 60000}]
+    assert judge.limited_settings(convergence_rows([{"d_z": 10}]), ["d_z"], check) == [{"d_z": 10}]
+
+
+def _latent_runs(gaps):
+    """Runs of a d_z sweep (3 repeats) whose VAE − AE gap at each d_z is gaps[d_z] ± a little."""
+    rows = []
+    for d_z, gap in gaps.items():
+        for r, noise in enumerate((-0.1, 0.0, 0.1)):
+            rows += [{"model": "ae", "d_z": d_z, "n_layers": 2, "repeat": r, "test_recon": 100.0},
+                     {"model": "vae", "d_z": d_z, "n_layers": 2, "repeat": r, "test_recon": 100.0 + gap + noise}]
+    return pd.DataFrame(rows)
+
+
+def test_a_trend_over_a_limited_level_is_fitted_without_it_and_says_so():
+    from vae_utils.study import judge
+    runs = _latent_runs({2: 20.0, 5: 2.0, 10: 4.0, 50: 9.0})      # d_z = 2 far off the others' line
+    kwargs = dict(notebook="03_ae_vs_vae_latent_dim", dataset="mnist", min_effect=1.0, alpha=0.05)
+    full = judge.trend_rows(runs, "d_z", [], **kwargs).iloc[0]
+    kept = judge.trend_rows(runs, "d_z", [{"d_z": 2}], **kwargs).iloc[0]
+    assert full["value"] < 0 < kept["value"]                       # the limited level turned the slope over
+    assert kept["condition"].endswith("(5, 10, 50); d_z = 2 left out (optimisation-limited)")
+    assert kept["holds"] == ""                                     # counted, decided in its family
+    few = judge.trend_rows(runs, "d_z", [{"d_z": 2}, {"d_z": 5}, {"d_z": 10}], **kwargs).iloc[0]
+    assert few["holds"] == "optimisation-limited"                  # one level left: no trend to fit
+
+
 def test_the_continuation_check_fails_an_under_trained_model_and_passes_a_converged_one():
     # real MNIST, a linear AE on 600 images: stopped after 1 epoch it is far from its optimum
     def fitted(max_epochs):
@@ -105,7 +144,8 @@ def test_a_model_failing_the_continuation_check_makes_its_setting_optimisation_l
                                "converged": True, "best_val_loss": 90.0}
                               for m in ("ae", "vae") for d in (2, 10) for r in (0, 1)])
     check = pd.DataFrame([{"model": m, "n_layers": 2, "d_z": d, "beta": 1.0, "train_images": 600, "repeat": 0,
-                           "gain": 1.5 if (m, d) == ("vae", 10) else 0.01} for m in ("ae", "vae") for d in (2, 10)])
+                           "gain": 1.5 if (m, d) == ("vae", 10) else 0.01, "passes": (m, d) != ("vae", 10)}
+                          for m in ("ae", "vae") for d in (2, 10)])
     joined = convergence.with_continuation(per_model, check)
     assert joined["continuation_gain"].notna().sum() == 4 and (~joined["converged"]).sum() == 1
     assert judge.limited_settings(joined, ["d_z", "n_layers"]) == [{"d_z": 10, "n_layers": 2}]
@@ -123,19 +163,52 @@ def test_the_annealing_phase_lets_a_two_layer_model_pass_the_check_it_fails_with
     assert gains[0.1]["passes"].item() and gains[0.1]["gain"].item() < convergence.MAX_CONTINUATION_GAIN / 2
 
 
-def test_continuing_a_vae_does_not_depend_on_the_callers_random_stream():
+def test_continuing_a_vae_does_not_depend_on_the_callers_random_streams():
     # the VAE's training noise comes from the model's own seed, so two notebooks that check the
-    # same cached model get the same gain, and the caller's stream is left as it was
+    # same cached model get the same gain, and the caller's streams are left as they were
     config = TrainConfig(dataset="mnist", model="vae", n_layers=1, d_z=2, n_train=600, max_epochs=2)
     result = training.fit(config, device="cpu", progress=False)
     gains = []
     for seed in (1, 2):
         torch.manual_seed(seed)
-        gains.append(convergence.continue_training(result, 2, 1e-4))
-        after = torch.rand(1)
+        np.random.seed(seed)
+        gains.append(convergence.continuations({config: result}, 2, 0.1)[config])
+        after = (torch.rand(1), np.random.rand())
         torch.manual_seed(seed)
-        assert torch.equal(after, torch.rand(1))
+        np.random.seed(seed)
+        assert torch.equal(after[0], torch.rand(1)) and after[1] == np.random.rand()
     assert gains[0] == gains[1]
+
+
+def _single_continuation(result, epochs, lr_factor, stream):
+    """One model continued alone, as the check did before it was stacked: the reference for the stack."""
+    config = result.config
+    x_train, x_val, _, _ = training.training_data(config, torch.device("cpu"))
+    with torch.random.fork_rng():
+        generator = seed_everything(convergence.continuation_seed(config, stream))
+        model = copy.deepcopy(result.model)
+        optimizer = training.make_optimizer(model, config.lr * lr_factor)
+        curve = []
+        for _ in range(epochs):
+            training.train_epoch(model, optimizer, x_train, config.batch_size, generator, config.likelihood,
+                                 config.beta)
+            curve.append(training.evaluate(model, x_val, config.likelihood, config.beta, sample=True)["loss"])
+    return curve
+
+
+def test_stacked_continuations_match_each_model_continued_alone():
+    # every repeat and stream of a setting is one stack; each member must follow the path its
+    # model would follow alone (same streams), up to the stack's rounding
+    configs = [TrainConfig(dataset="mnist", model="vae", n_layers=1, d_z=2, n_train=600, max_epochs=2, repeat=r)
+               for r in (0, 1)]
+    results = {c: training.fit(c, device="cpu", progress=False) for c in configs}
+    stacked = convergence.continuations(results, 3, 0.1, streams=2)
+    for c in configs:
+        for stream in (0, 1):
+            alone = _single_continuation(results[c], 3, 0.1, stream)
+            assert stacked[c][1][stream] == pytest.approx(alone, abs=1e-3)
+    other = _single_continuation(results[configs[0]], 3, 0.1, 1)
+    assert stacked[configs[0]][1][0] != pytest.approx(other, abs=1e-3)     # the streams differ
 
 
 def test_several_continuation_streams_give_distinct_continuations_and_their_median():
@@ -143,17 +216,24 @@ def test_several_continuation_streams_give_distinct_continuations_and_their_medi
     # single gains differ; the check reports their median, and stream 0 is the one-stream check
     config = TrainConfig(dataset="mnist", model="vae", n_layers=1, d_z=2, n_train=600, max_epochs=3)
     results = {config: training.fit(config, device="cpu", progress=False)}
-    before, curves = convergence.continue_training(results[config], 5, 1e-4, streams=3)
+    before, curves = convergence.continuations(results, 5, 0.1, streams=3)[config]
     assert len({tuple(curve) for curve in curves}) == 3
-    assert convergence.continue_training(results[config], 5, 1e-4) == (before, curves[:1])   # stream 0 alone
-    one = convergence.continuation_check(results, epochs=5)
     three = convergence.continuation_check(results, epochs=5, streams=3)
     gains = sorted(before - convergence.continuation_level(curve) for curve in curves)
-    assert one["gain"].item() == before - convergence.continuation_level(curves[0]) and "gain_min" not in one
     assert three["gain"].item() == pytest.approx(gains[1])
     assert (three["gain_min"].item(), three["gain_max"].item()) == pytest.approx((gains[0], gains[2]))
+    one = convergence.continuation_check(results, epochs=5)
+    assert "gain_min" not in one
     with pytest.raises(ValueError, match="streams=0 is not allowed"):
         convergence.continuation_check(results, streams=0)
+
+
+def test_the_check_tries_every_repeat_unless_told_otherwise():
+    configs = [TrainConfig(dataset="mnist", model="ae", n_layers=1, d_z=2, n_train=600, max_epochs=1, repeat=r)
+               for r in (0, 1, 2)]
+    results = {c: training.fit(c, device="cpu", progress=False) for c in configs}
+    assert convergence.continuation_check(results, epochs=2, last=1)["repeat"].tolist() == [0, 1, 2]
+    assert convergence.continuation_check(results, repeats=(1,), epochs=2, last=1)["repeat"].tolist() == [1]
 
 
 @pytest.mark.parametrize("curve, passes", [
@@ -164,9 +244,43 @@ def test_the_continuation_is_judged_by_the_level_it_reaches_not_its_luckiest_epo
     # the Frey Face beta = 10 model of notebook 4 continued like the first curve: flat around
     # its best epoch (-614.84) with one epoch 1.3 nats lower, which the lowest epoch took for a gain
     config = TrainConfig(dataset="frey_face", model="vae", n_layers=2, d_z=5, beta=10.0)
-    monkeypatch.setattr(convergence, "continue_training", lambda result, epochs, lr, streams=1: (-614.84, [curve]))
+    monkeypatch.setattr(convergence, "continuations", lambda results, *args: {config: (-614.84, [curve])})
+    monkeypatch.setattr(convergence, "selection_effect", lambda result, epochs, last: 0.0)
     row = convergence.continuation_check({config: None}).iloc[0]
     assert row["passes"] == passes and row["val_after"] == pytest.approx(np.mean(curve[-5:]))
     assert -614.84 - min(curve) > convergence.MAX_CONTINUATION_GAIN   # the lowest epoch would fail both
     with pytest.raises(ValueError, match="too short"):
         convergence.continuation_level(curve[:3])
+
+
+def _plateau(best_epoch, values):
+    """A training history whose best epoch is `best_epoch` (-615.0) followed by `values`."""
+    history = [{"epoch": e, "val_loss": -600.0 - 0.3 * e} for e in range(1, best_epoch)]   # above the best
+    history += [{"epoch": best_epoch, "val_loss": -615.0}]
+    history += [{"epoch": best_epoch + 1 + i, "val_loss": v} for i, v in enumerate(values)]
+    return training.FitResult(None, None, history, stopping={"best_epoch": best_epoch})
+
+
+def test_the_selection_effect_is_the_level_after_the_best_epoch_above_it():
+    jitter = [-614.0, -613.6, -614.2, -613.9, -614.1, -613.8, -614.3, -613.7, -614.0, -613.9, -612.0]
+    assert convergence.selection_effect(_plateau(40, jitter)) == pytest.approx(615.0 - 613.94)   # epochs 6-10 after
+    assert convergence.selection_effect(_plateau(40, [])) == 0.0        # stopped at its best: nothing to read
+    # best in the first phase (epoch 40), which ran on to epoch 45 at the full rate; the annealing
+    # phase from the best is the continuation's like: its epochs 6-10 are the level
+    phases = _plateau(40, [-610.0] * 5 + jitter)
+    phases.stopping["annealed_after"] = 45
+    assert convergence.selection_effect(phases) == pytest.approx(615.0 - 613.94)
+
+
+@pytest.mark.parametrize("selection, passes", [(False, True), (True, False)])
+def test_a_gain_hidden_by_the_selection_effect_fails_the_check_read_against_it(monkeypatch, selection, passes):
+    # Frey Face-like: the best epoch lies 1.06 nats below the level training held after it, so a
+    # converged model's continuation "gains" about -1.06; this one gains -0.5, a real gain of
+    # about 0.56 nats that the declared threshold (0.25) alone does not see
+    config = TrainConfig(dataset="frey_face", model="vae", n_layers=2, d_z=5)
+    jitter = [-614.0, -613.6, -614.2, -613.9, -614.1, -613.8, -614.3, -613.7, -614.0, -613.9]
+    monkeypatch.setattr(convergence, "continuations", lambda results, *args: {config: (-615.0, [[-614.5] * 10])})
+    row = convergence.continuation_check({config: _plateau(40, jitter)}, selection=selection).iloc[0]
+    assert row["gain"] == pytest.approx(-0.5) and row["selection"] == pytest.approx(1.06)
+    assert row["threshold"] == pytest.approx(0.25 - 1.06 if selection else 0.25)
+    assert row["passes"] == passes

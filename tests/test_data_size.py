@@ -41,7 +41,8 @@ def sweep_of(runs, limited=(), overrides=None):
     """What the verdict functions read of a measured run (`measure.Measured`; default profile,
     MNIST), as a plain value."""
     return SimpleNamespace(runs=runs, min_effect=1.0, alpha=0.05, notebook="06_data_size", dataset="mnist",
-                           profile="default", convergence=convergence_of(runs, limited), sibling_tests={},
+                           profile="default", convergence=convergence_of(runs, limited), sibling_tests={}, pca_check=None,
+                           scores=None, reference=None,
                            protocol=protocol.load("default", "mnist", overrides))
 
 
@@ -97,6 +98,54 @@ def test_an_optimisation_limited_size_is_not_counted():
     assert rows.loc["d_z=10, n_layers=2, train_images=60000", "holds"] == "optimisation-limited"
     assert rows.loc["d_z=10, n_layers=2", "holds"] == "no"
     assert set(change_rows(sweep, 0.02)["holds"]) == {"optimisation-limited"}
+
+
+def scores_table(fd_gap, sizes=(6000, 60000), repeats=5, d_z=10, seed=0):
+    """Generation scores per size, repeat, model and sampler: every AE sampler's Fréchet distance
+    is 40, the VAE's own prior and both fitted samplers 40 − fd_gap[size] (± a little)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for size in sizes:
+        for r in range(repeats):
+            for sampler in ("standard_normal", "gaussian", "mixture"):
+                rows.append({"model": "ae", "sampler": sampler, "train_images": size, "d_z": d_z, "repeat": r,
+                             "frechet": 40.0 + rng.normal(0, 0.2), "recall": 0.5})
+            for sampler in ("prior", "gaussian", "mixture"):
+                rows.append({"model": "vae", "sampler": sampler, "train_images": size, "d_z": d_z, "repeat": r,
+                             "frechet": 40.0 - fd_gap[size] + rng.normal(0, 0.2), "recall": 0.5})
+    return pd.DataFrame(rows)
+
+
+def generation_rows(sweep):
+    rows = data_size.verdict_rows(sweep, 0.02, min_frechet_effect=5.0)
+    return rows[rows["claim_id"] == "vae_generates_better"].reset_index(drop=True)
+
+
+def test_claim_2_is_judged_at_both_sizes_and_named_as_notebook_5_at_its_own():
+    sweep = sweep_of(runs_table({6000: -1.5, 60000: 3.0}, {6000: 0.0, 60000: 0.05}))
+    sweep.scores = scores_table({6000: 10.0, 60000: 0.0})
+    rows = generation_rows(sweep)
+    assert len(rows) == 10 and set(rows["family"]) == {"claim 2 on mnist"}             # 5 comparisons x 2 sizes
+    own = rows[rows["condition"] == "d_z=10"]                                           # as notebook 5 names it
+    whole = rows[rows["condition"] == "d_z=10, train_images=60000"]
+    assert len(own) == len(whole) == 5
+    assert set(own["holds"]) == {"yes"} and set(whole["holds"]) == {"equivalent"}
+    assert set(whole["repeats"]) == {verdicts.SHARED} and set(own["repeats"]) == {verdicts.DISJOINT}
+    limited = sweep_of(sweep.runs, limited=[{"train_images": 60000, "d_z": 10}])
+    limited.scores = sweep.scores
+    assert set(generation_rows(limited).set_index("condition").loc["d_z=10, train_images=60000", "holds"]) == {
+        "optimisation-limited"}
+
+
+def test_a_size_where_the_linear_aes_miss_pca_is_optimisation_limited():
+    sweep = sweep_of(runs_table({6000: -1.5, 60000: 3.0}, {6000: 0.0, 60000: 0.05}))
+    sweep.pca_check = pd.DataFrame({"d_z": [10] * 4, "train_images": [6000, 6000, 60000, 60000],
+                                    "repeat": [0, 1, 0, 1], "ae_test_mse": [1.0, 1.0, 1.1, 1.0],
+                                    "pca_test_mse": [1.0] * 4, "ratio": [1.0, 1.0, 1.1, 1.0],
+                                    "within_tolerance": [True, True, False, True]})
+    rows = claim_rows(sweep, 0.02).set_index("condition")
+    assert rows.loc["d_z=10, n_layers=2, train_images=60000", "holds"] == "optimisation-limited"
+    assert rows.loc["d_z=10, n_layers=2", "holds"] == "no"
 
 
 def test_the_welch_difference_matches_its_definition():

@@ -49,8 +49,10 @@ def _generation(value, dataset):
 
 
 def _data_size(value, dataset):
-    per_claim = (len(value("n_train_list")) + 1) * len(value("d_z_list"))     # each size, and the change
-    return {1: per_claim, 4: per_claim}
+    sizes, d_z = value("n_train_list"), len(value("d_z_list"))
+    per_claim = (len(sizes) + 1) * d_z                                       # each size, and the change
+    scored = len(dict.fromkeys([sizes[0], sizes[-1]]))                     # claim 2: smallest and largest size
+    return {1: per_claim, 4: per_claim, 2: 5 * d_z * scored * bool(value("generation"))}
 
 
 NOTEBOOKS = {nb.name: nb for nb in (
@@ -59,8 +61,8 @@ NOTEBOOKS = {nb.name: nb for nb in (
     Notebook("03_ae_vs_vae_latent_dim", "latent", (1,), _latent, reruns=True),
     Notebook("04_beta_vae", "beta", (3, 4, 5), _beta, reruns=True),
     Notebook("05_generation", "generation", (2,), _generation),
-    Notebook("06_data_size", "data_size", (1, 4), _data_size, datasets=("mnist", "fashion_mnist"),   # labelled:
-             shares={"test_recon": "latent", "nmi": "beta"}),                                        # claim 4
+    Notebook("06_data_size", "data_size", (1, 2, 4), _data_size, datasets=("mnist", "fashion_mnist"),   # labelled:
+             shares={"test_recon": "latent", "nmi": "beta", "frechet": "generation"}),                  # claims 2, 4
 )}
 JUDGED = {nb.name: nb for nb in NOTEBOOKS.values() if nb.tag}     # the notebooks that write run outputs
 

@@ -12,8 +12,11 @@ from .datasets import DATASETS
 
 TRAINING = ("n_train", "max_epochs", "patience", "min_delta", "anneal", "batch_size", "lr", "seed")
 # independent repeats; smallest effect that matters (in the primary metric's units); test level;
-# random streams per model of the continuation check (its gain is their median), and its length in epochs
-ANALYSIS = ("repeats", "min_effect", "alpha", "continuation_streams", "continuation_epochs")
+# random streams per model of the continuation check (its gain is their median), its length in epochs,
+# whether its gain is read against the best epoch's selection effect (convergence.selection_effect), and
+# the gain (nats per image) a converged model stays below
+ANALYSIS = ("repeats", "min_effect", "alpha", "continuation_streams", "continuation_epochs",
+            "continuation_selection", "continuation_max_gain")
 FIELDS = TRAINING + ANALYSIS
 
 

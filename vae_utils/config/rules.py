@@ -117,6 +117,8 @@ PROTOCOL = {        # params/<profile>/protocol.yaml, every field (vae_utils.con
     "alpha": number(0, 1, low_open=True, high_open=True),
     "continuation_streams": integer(1),
     "continuation_epochs": integer(2),
+    "continuation_selection": boolean,
+    "continuation_max_gain": number(0, low_open=True),
 }
 
 CLAIM_KEYS = ("ae_like", "vae_like", "clusters", "generates")   # the claims notebook 4 may test
@@ -147,6 +149,7 @@ PARAMETERS = {      # a notebook parameter's rule, by name (every notebook uses 
     "min_cluster_effect": number(0, low_open=True),
     "nmi_min_effect": number(0, low_open=True),
     "n_samples": integer(2),
+    "generation": boolean,
     "classifier_epochs": integer(1),
     "classifier_n_train": integer(100, none="the whole training set"),
     "min_accuracy": number(0, 1),       # 0: no requirement (the dry runs' tiny budgets)

@@ -2,6 +2,7 @@
 validation loss, the continuation check's engine (more epochs from the best one, on streams of
 their own) and the PCA baseline a linear AE must match at its optimum."""
 import copy
+import random
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,8 @@ from sklearn.decomposition import PCA
 from ..core.data import config_split, images_per_repeat, load_dataset
 from ..inference.checks import PCA_TOLERANCE
 from .reproducibility import pick_device
-from .training import binariser, evaluate, make_optimizer, train_epoch, training_data
+from .stacked import StackedTrainer, stack_groups
+from .training import evaluate
 
 WINDOW = 5              # epochs over which the final gain of the validation loss is measured
 MAX_GAIN = 0.005        # converged: the best validation loss fell by less than this (relative) in WINDOW epochs
@@ -31,34 +33,60 @@ def continuation_seed(config, stream=0):
     return config.seed * 1000 + config.repeat + CONTINUATION_SEED + 1_000_003 * stream
 
 
-def continue_training(result, epochs, lr, device=None, streams=1):
-    """Train copies of `result`'s model (its restored best epoch) for `epochs` more epochs at
-    learning rate `lr` on the same training images, one per random stream; (validation objective
-    before, for each stream the list of its values after each of those epochs), in nats per image.
-    The model in `result` is not changed; each stream's shuffling and a VAE's noise come from the
-    model's own seed (`continuation_seed`), and the caller's stream is kept."""
-    config, device = result.config, pick_device(device)
-    x_train, x_val, _, binarise = training_data(config, device)
-    sample = config.model == "vae"
-    before = evaluate(copy.deepcopy(result.model).to(device), x_val, config.likelihood, config.beta,
-                      sample=sample)["loss"]
-    curves = []
-    for stream in range(streams):
-        seed = continuation_seed(config, stream)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed)   # a stream of its own
-            model = copy.deepcopy(result.model).to(device)
-            generator = torch.Generator().manual_seed(seed)
-            if binarise is not None:   # dynamic binarisation: each stream from the same start
-                binarise = binariser(config, device)
-            optimizer = make_optimizer(model, lr)
-            curve = []
-            for _ in range(epochs):
-                train_epoch(model, optimizer, x_train, config.batch_size, generator, config.likelihood, config.beta,
-                            binarise)
-                curve.append(evaluate(model, x_val, config.likelihood, config.beta, sample=sample)["loss"])
-        curves.append(curve)
-    return before, curves
+def continuations(results, epochs, lr_factor, streams=1, device=None, max_members=10):
+    """{config: (validation objective before, for each of `streams` random streams the list of
+    its values after each of `epochs` more epochs)}, nats per image: copies of each result's model
+    (its restored best epoch) trained on at its learning rate times `lr_factor` on its own training
+    images, the models of one architecture and their streams as one stack
+    (`stacked.StackedTrainer`, at most `max_members` members). Each stream's shuffling and a VAE's
+    noise come from the model's own seed (`continuation_seed`); the models in `results` and the
+    caller's random streams (torch, NumPy, Python) are left as they were."""
+    device = pick_device(device)
+    out = {}
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        numpy_state, python_state = np.random.get_state(), random.getstate()
+        try:
+            for group in stack_groups(list(results), max(1, max_members // streams)):
+                out.update(_continue_stack(group, results, epochs, lr_factor, streams, device))
+        finally:
+            np.random.set_state(numpy_state)
+            random.setstate(python_state)
+    return out
+
+
+def _continue_stack(configs, results, epochs, lr_factor, streams, device):
+    """`continuations` of one stack group: every config under every stream as one stack."""
+    members = [(c, s) for c in configs for s in range(streams)]
+    data = load_dataset(configs[0].dataset)
+    start = [(copy.deepcopy(results[c].model), continuation_seed(c, s)) for c, s in members]
+    trainer = StackedTrainer([c for c, _ in members], data, device, start=start,
+                             lr=configs[0].lr * lr_factor, distinct=False)
+    before = {c: evaluate(trainer.members[i], trainer.val_x[i], c.likelihood, c.beta, sample=c.model == "vae")["loss"]
+              for i, (c, s) in enumerate(members) if s == 0}
+    curves = [[] for _ in members]
+    for _ in range(epochs):
+        trainer.train_epoch()
+        trainer.write_back()
+        for i, (c, _) in enumerate(members):
+            curves[i].append(evaluate(trainer.members[i], trainer.val_x[i], c.likelihood, c.beta,
+                                      sample=c.model == "vae")["loss"])
+    return {c: (before[c], curves[k * streams:(k + 1) * streams]) for k, c in enumerate(configs)}
+
+
+def selection_effect(result, epochs=CONTINUE_EPOCHS, last=CONTINUE_LEVEL_EPOCHS):
+    """How far the best epoch's validation objective lies below the level the model's own last
+    phase of training held over the `epochs` epochs after the best (the mean of their last `last`,
+    as a continuation's level is taken), nats per image; 0 when no epoch follows. The window
+    starts after the best epoch, or after the first phase when the best is in it: the annealing
+    phase then went on from the best at the continuation's learning rate, as a continuation does.
+    A converged model's continuation lies about this much above its best epoch (the best is the
+    luckiest epoch of a jittering curve), so a continuation gain must be read against it."""
+    best_epoch = result.stopping["best_epoch"]
+    start = max(best_epoch, result.stopping.get("annealed_after") or 0)
+    after = [h["val_loss"] for h in result.history if h["epoch"] > start][:epochs]
+    if not after:
+        return 0.0
+    return float(np.mean(after[-last:])) - min(h["val_loss"] for h in result.history)
 
 
 def final_gain(val_losses, window=WINDOW):
@@ -98,31 +126,36 @@ def continuation_level(curve, last=CONTINUE_LEVEL_EPOCHS):
     return float(np.mean(curve[-last:]))
 
 
-def continuation_check(results, repeats=(0,), epochs=CONTINUE_EPOCHS, lr_factor=CONTINUE_LR_FACTOR,
-                       max_gain=MAX_CONTINUATION_GAIN, streams=1, last=CONTINUE_LEVEL_EPOCHS):
-    """A convergence test that can fail: each model of `repeats` (default: the first, so every
-    setting is tried) trained `epochs` more epochs from its restored best epoch at its learning
-    rate times `lr_factor`, under each of `streams` random streams (shuffling and a VAE's noise);
-    `gain` is how far below the best epoch's validation objective the continuation's level
-    (`continuation_level`: the mean of its `last` epochs) lies, nats per image, the median over
-    the streams (negative: it ended worse), and the model passes when it is below `max_gain`.
-    One row per model tried; with more than one stream, `gain_min` and `gain_max` give the spread
-    of the single continuations."""
+def continuation_check(results, repeats=None, epochs=CONTINUE_EPOCHS, lr_factor=CONTINUE_LR_FACTOR,
+                       max_gain=MAX_CONTINUATION_GAIN, streams=1, last=CONTINUE_LEVEL_EPOCHS, selection=False,
+                       device=None, max_members=10):
+    """A convergence test that can fail: each model of `repeats` (None: every repeat) trained
+    `epochs` more epochs from its restored best epoch at its learning rate times `lr_factor`,
+    under each of `streams` random streams (`continuations`, stacked); `gain` is how far below the
+    best epoch's validation objective the continuation's level (`continuation_level`: the mean of
+    its `last` epochs) lies, nats per image, the median over the streams (negative: it ended
+    worse). `selection` is the best epoch's selection effect (`selection_effect`); the model passes
+    when its gain is below `threshold`: `max_gain`, less the selection effect where `selection`
+    is True (a converged model's gain is about minus that, so an under-training smaller than it
+    would pass unseen). One row per model tried; with more than one stream, `gain_min` and
+    `gain_max` give the spread of the single continuations."""
     if not (isinstance(streams, int) and not isinstance(streams, bool) and streams >= 1):
         raise ValueError(f"streams={streams!r} is not allowed; it must be an integer >= 1")
+    tried = {c: r for c, r in results.items() if repeats is None or c.repeat in repeats}
+    continued = continuations(tried, epochs, lr_factor, streams, device, max_members) if tried else {}
     rows = []
-    for config, result in results.items():
-        if config.repeat not in repeats:
-            continue
-        before, curves = continue_training(result, epochs, config.lr * lr_factor, streams=streams)
+    for config, result in tried.items():
+        before, curves = continued[config]
         levels = np.array([continuation_level(curve, last) for curve in curves])
         after = float(np.median(levels))
+        effect = selection_effect(result, epochs, last)
+        threshold = max_gain - effect if selection else max_gain
         row = {"model": config.model, "n_layers": config.n_layers, "d_z": config.d_z, "beta": config.beta,
                "train_images": images_per_repeat(config), "repeat": config.repeat, "val_before": before,
-               "val_after": after, "gain": before - after}
+               "val_after": after, "gain": before - after, "selection": effect, "threshold": threshold}
         if streams > 1:
             row.update(streams=streams, gain_min=float(before - levels.max()), gain_max=float(before - levels.min()))
-        rows.append({**row, "passes": bool(before - after < max_gain)})
+        rows.append({**row, "passes": bool(before - after < threshold)})
     return pd.DataFrame(rows)
 
 
@@ -132,8 +165,8 @@ def with_continuation(per_model, check):
     failed it."""
     keys = [k for k in ("model", "n_layers", "d_z", "beta", "train_images", "repeat") if k in per_model]
     joined = per_model.drop(columns=["continuation_gain"], errors="ignore").merge(
-        check[keys + ["gain"]].rename(columns={"gain": "continuation_gain"}), on=keys, how="left")
-    joined["converged"] = joined["converged"] & ~(joined["continuation_gain"] >= MAX_CONTINUATION_GAIN)
+        check[keys + ["gain", "passes"]].rename(columns={"gain": "continuation_gain"}), on=keys, how="left")
+    joined["converged"] = joined["converged"] & ~joined.pop("passes").eq(False)
     return joined
 
 
@@ -146,16 +179,15 @@ def pca_test_mse(config):
     return float(np.mean((pca.inverse_transform(pca.transform(test)) - test) ** 2))
 
 
-def pca_check(runs, configs):
-    """Linear AEs (n_layers = 1) against PCA on the same training images, per d_z and repeat:
-    the AE's test MSE over PCA's, and whether it is within PCA_TOLERANCE."""
+def pca_check(results):
+    """The linear AEs (n_layers = 1) of `results` ({config: FitResult}) against PCA on the same
+    training images, per d_z, training-set size and repeat: the AE's test MSE over PCA's, and
+    whether it is within PCA_TOLERANCE."""
     rows = []
-    for c in configs:
+    for c, result in results.items():
         if c.model != "ae" or c.n_layers != 1:
             continue
-        ae = runs[(runs["model"] == "ae") & (runs["n_layers"] == 1) & (runs["d_z"] == c.d_z)
-                  & (runs["repeat"] == c.repeat)]["test_mse"].item()
-        pca = pca_test_mse(c)
-        rows.append({"d_z": c.d_z, "repeat": c.repeat, "ae_test_mse": ae, "pca_test_mse": pca,
-                     "ratio": ae / pca, "within_tolerance": ae <= (1 + PCA_TOLERANCE) * pca})
+        ae, pca = result.test["test_mse"], pca_test_mse(c)
+        rows.append({"d_z": c.d_z, "train_images": images_per_repeat(c), "repeat": c.repeat, "ae_test_mse": ae,
+                     "pca_test_mse": pca, "ratio": ae / pca, "within_tolerance": ae <= (1 + PCA_TOLERANCE) * pca})
     return pd.DataFrame(rows)

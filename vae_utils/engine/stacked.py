@@ -116,21 +116,25 @@ class MemberStreams:
     its training and validation images, and its shuffling, noise and binarisation streams, drawn
     as `fit` draws them for one model."""
 
-    def __init__(self, configs, data, device, annealing=None):
+    def __init__(self, configs, data, device, start=None):
+        """`start`: None, fresh models as `fit` draws them; or per member (model, seed), the model
+        to go on from and the seed of its streams (`seed_everything(seed)` draws them)."""
         splits = [config_split(c, len(data.train_x)) for c in configs]
         if len({(len(t), len(v)) for t, v in splits}) > 1:
             raise ValueError("stacked configs need training and validation sets of equal sizes")
         self.models, self.shufflers, self.noise = [], [], []
         for i, c in enumerate(configs):
-            if annealing is None:
+            if start is None:
                 model, shuffler = init_model(c)          # the same draws as `fit`
+                seed = c.seed * 1000 + c.repeat
             else:
-                model, shuffler = annealing[i], seed_everything(anneal_seed(c))
+                model, seed = start[i]
+                shuffler = seed_everything(seed)
             noise = torch.Generator(device)
             if device.type == "cpu":                           # `fit` samples from the global stream
                 noise.set_state(torch.get_rng_state())
             else:
-                noise.manual_seed(c.seed * 1000 + c.repeat if annealing is None else anneal_seed(c))
+                noise.manual_seed(seed)
             self.models.append(model.to(device))
             self.shufflers.append(shuffler)
             self.noise.append(noise)
@@ -157,16 +161,18 @@ class StackedTrainer:
     """The stacked model and its optimizer over the members' own data and streams
     (`MemberStreams`), trained one epoch at a time."""
 
-    def __init__(self, configs, data, device, annealing=None):
-        """`annealing`: the members' models to go on from in their annealing phase (lr × anneal,
-        the phase's own streams, as `training.train_phases` gives them); None: a first phase from fresh models."""
-        check_stackable(configs)
+    def __init__(self, configs, data, device, start=None, lr=None, distinct=True):
+        """`start` and `lr`: None, a first phase from fresh models at their configs' learning rate;
+        or per member (model, seed) to go on from at learning rate `lr` (`MemberStreams`): the
+        annealing phase (`annealer`) or the continuation check. `distinct=False` lets one config
+        be several members (its continuations under several streams)."""
+        check_stackable(configs, distinct)
         first = configs[0]
         self.configs, self.device, self.batch = configs, device, first.batch_size
-        self.streams = MemberStreams(configs, data, device, annealing)
+        self.streams = MemberStreams(configs, data, device, start)
         self.val_x, self.train_eval_x = self.streams.val_x, self.streams.train_eval_x   # what `train_phase` reads
         self.model = StackedAutoencoder(self.members).to(device)
-        self.lr = first.lr if annealing is None else first.lr * first.anneal
+        self.lr = first.lr if lr is None else lr
         self.optimizer = make_optimizer(self.model, self.lr, capturable=device.type == "cuda")
         self.likelihood, self.d_z = first.likelihood, first.d_z
         self.beta = torch.tensor([float(c.beta) for c in configs], device=device)
@@ -298,11 +304,12 @@ class StackedTrainer:
         return (self.sums / self.streams.train_idx.shape[1]).cpu()      # the epoch's one host sync
 
 
-def check_stackable(configs):
-    """Raise ValueError unless `configs` are distinct and differ only in STACKABLE_FIELDS."""
+def check_stackable(configs, distinct=True):
+    """Raise ValueError unless `configs` (distinct ones, unless `distinct` is False) differ only in
+    STACKABLE_FIELDS."""
     if not configs:
         raise ValueError("a stack needs at least one config")
-    if len(set(configs)) != len(configs):
+    if distinct and len(set(configs)) != len(configs):
         raise ValueError("a stack cannot hold the same config twice")
     if len({stack_key(c) for c in configs}) > 1:
         raise ValueError(f"stacked configs may differ only in {', '.join(STACKABLE_FIELDS)}")
@@ -321,7 +328,9 @@ def fit_stacked(configs, device=None, progress=True, on_epoch=None):
     members = list(trainer.members)
 
     def annealer(positions):
-        return StackedTrainer([configs[k] for k in positions], data, device, annealing=[members[k] for k in positions])
+        return StackedTrainer([configs[k] for k in positions], data, device,
+                              start=[(members[k], anneal_seed(configs[k])) for k in positions],
+                              lr=configs[0].lr * configs[0].anneal)
 
     histories, outcome, seconds = train_phases(configs, trainer, members, annealer,
                                                f"{len(configs)} stacked: {configs[0].label()}", progress, on_epoch)

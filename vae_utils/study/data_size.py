@@ -13,11 +13,12 @@ import pandas as pd
 from ..config import notebooks, rules
 from ..config.claims import SIZE, VIEW
 from ..config.runspec import own_size, shared_metrics, whole_size
-from ..core.data import VAL_FRACTION, config_split
+from ..core.data import VAL_FRACTION, config_split, images_per_repeat
+from ..engine.progress import note
 from ..engine.training import evaluate
 from ..inference import stats
 from ..metrics import latents
-from . import judge
+from . import generation, judge
 
 DATASETS = notebooks.by_tag("data_size").datasets
 TRAIN_EVAL_IMAGES = 5000        # training images per model on which its training reconstruction is measured
@@ -56,7 +57,7 @@ def add_training_reconstruction(m):
 
 def _judged(m, nmi_min_effect):
     return dict(notebook=m.notebook, dataset=m.dataset, min_effect=m.min_effect, alpha=m.alpha,
-                nmi_min_effect=nmi_min_effect, whole=whole_size(m.dataset))
+                nmi_min_effect=nmi_min_effect, whole=whole_size(m.dataset), pca_check=m.pca_check)
 
 
 def claim_rows(m, nmi_min_effect):
@@ -72,10 +73,49 @@ def change_rows(m, nmi_min_effect):
     return judge.size_changes(m.runs, m.convergence, **_judged(m, nmi_min_effect))
 
 
-def verdict_rows(m, nmi_min_effect):
-    """The run's verdict rows: `claim_rows` and `change_rows`, adjusted in their families
-    (`families.adjust`: a claim's rows at every size and its change rows share its part)."""
-    rows = pd.concat([claim_rows(m, nmi_min_effect), change_rows(m, nmi_min_effect)], ignore_index=True)
+def scored_sizes(sizes):
+    """The training-set sizes whose models' samples are scored (claim 2): the smallest and the
+    largest (the whole training set, in the default profile)."""
+    sizes = sorted(sizes)
+    return list(dict.fromkeys([sizes[0], sizes[-1]]))
+
+
+def add_generation(m, n_samples, classifier_epochs, classifier_n_train, min_accuracy):
+    """`m` with claim 2 measured as notebook 5 measures it (`generation.score_generation`: every
+    sampler of both models, on the classifier's features against the real test images) for the
+    models of the smallest and the largest size (`scored_sizes`): `scores` (<tag>-scores.csv, with
+    a SIZE column) and the real-data `reference` (<tag>-real_reference.csv). Returns (`m`, the
+    classifier's test accuracy). No model is trained."""
+    seed = m.protocol["seed"]
+    classifier, accuracy, real_features, ceiling = generation.classifier_reference(
+        m.dataset, n_samples, seed, classifier_epochs, classifier_n_train, min_accuracy)
+    parts = []
+    for size in scored_sizes(m.runs[SIZE].unique()):
+        models = {c: r for c, r in m.results.items() if images_per_repeat(c) == size}
+        note(f"scoring {n_samples} samples per model and sampler of the {len(models)} models at {size} images")
+        parts.append(generation.score_generation(models, classifier, real_features, n_samples, seed=seed)
+                     .assign(**{SIZE: size}))
+    scores = m.out.table(pd.concat(parts, ignore_index=True), "scores")
+    m.out.table(generation.reference_table(ceiling), "real_reference")
+    return replace(m, scores=scores, reference=ceiling), accuracy
+
+
+def generation_rows(m, min_frechet_effect):
+    """Claim 2 at the sizes scored (`judge.size_generation`)."""
+    return judge.size_generation(m.scores, m.convergence, notebook=m.notebook, dataset=m.dataset,
+                                 min_effect=min_frechet_effect, alpha=m.alpha, own_size=own_size(m.protocol, m.dataset),
+                                 whole=whole_size(m.dataset), reference=m.reference,
+                                 shared=shared_metrics(m.profile, m.dataset, m.protocol), pca_check=m.pca_check)
+
+
+def verdict_rows(m, nmi_min_effect, min_frechet_effect=None):
+    """The run's verdict rows: `claim_rows`, `change_rows` and, when samples were scored,
+    `generation_rows`, adjusted in their families (`families.adjust`: a claim's rows at every
+    size and its change rows share its part)."""
+    parts = [claim_rows(m, nmi_min_effect), change_rows(m, nmi_min_effect)]
+    if m.scores is not None:
+        parts.append(generation_rows(m, min_frechet_effect))
+    rows = pd.concat(parts, ignore_index=True)
     return judge.decided(rows, m.sibling_tests, m.protocol, m.dataset)
 
 

@@ -135,14 +135,15 @@ def latent_histograms(vaes, x, title=None):
     return fig
 
 
-def generation_metrics(scores, ceiling, metrics=("frechet", "precision", "recall", "density", "coverage")):
-    """Sample-quality metrics against d_z, one panel each, per model and sampler (mean with a 95%
-    band over repeats: t for unbounded metrics, a clipped one for shares), the real images dotted."""
+def generation_metrics(scores, ceiling, metrics=("frechet", "precision", "recall", "density", "coverage"), x="d_z"):
+    """Sample-quality metrics against `x` (d_z, or the training-set size), one panel each, per model
+    and sampler (mean with a 95% band over repeats: t for unbounded metrics, a clipped one for
+    shares), the real images dotted."""
     plot = scores.assign(method=scores["model"].str.upper() + ", " + scores["sampler"].map(SAMPLER_LABELS))
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.8))
     for ax, m in zip(axes, metrics):
         band = unit_band if m in BOUNDED else t_band
-        sns.pointplot(data=plot, x="d_z", y=m, hue="method", errorbar=band, dodge=0.4, capsize=0.1,
+        sns.pointplot(data=plot, x=x, y=m, hue="method", errorbar=band, dodge=0.4, capsize=0.1,
                       palette="colorblind", markers=["o", "s", "^", "D", "v", "P"], ax=ax, legend=ax is axes[-1])
         ax.axhline(ceiling[m], color="k", ls=":", lw=1)
         if m == "frechet":

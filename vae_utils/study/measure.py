@@ -124,16 +124,25 @@ def grid_configs(used, dataset, axes, **fixed):
     return experiments.grid(base, model=["ae", "vae"], **axes, repeat=list(range(used["repeats"])))
 
 
+def linear_configs(configs):
+    """The linear AEs (n_layers = 1) at every d_z, training-set size and repeat of `configs` that
+    `configs` lack: the PCA check's models (`convergence.pca_check`), so that a setting whose
+    optimum the optimiser misses there is judged so in every notebook that trains at it."""
+    linear = [replace(c, model="ae", n_layers=1, beta=1.0) for c in configs]
+    return [c for c in dict.fromkeys(linear) if c not in set(configs)]
+
+
 def ae_vs_vae(notebook, profile, dataset, axes, overrides=None, iw_samples=50, **fixed):
     """AE and VAE over the grid `axes` (e.g. {"d_z": [2, 10], "n_layers": [1, 2]}; `fixed`: other
     config fields) and the protocol's repeats, on the profile's protocol for `dataset` with
     `overrides`. Writes <tag>-runs.csv (with each VAE's importance-weighted bound `test_iw` from
-    `iw_samples` samples; no bound when 0), <tag>-convergence.csv, the PCA check where the grid
-    has linear models, and Gaussian data's baselines."""
+    `iw_samples` samples; no bound when 0), <tag>-convergence.csv, the PCA check at every d_z and
+    size (its linear AEs trained beside the grid where it has none: `linear_configs`), and
+    Gaussian data's baselines."""
     used = protocol.load(profile, dataset, overrides)
     configs = grid_configs(used, dataset, axes, **fixed)
     data = load_dataset(dataset)
-    results, _ = _trained(configs)
+    results, linear = _trained(configs, linear_configs(configs))
     out = Outputs(profile, notebook, dataset)
     note(f"measuring {len(results)} model(s) on the test set")
     runs = tables.results_table(results)
@@ -146,9 +155,7 @@ def ae_vs_vae(notebook, profile, dataset, axes, overrides=None, iw_samples=50, *
     assert len(runs) == len(configs)
     assert runs[["test_recon", "test_bce", "test_mse", "test_loss"]].notna().all().all()
     out.table(runs, "runs")
-    pca = convergence.pca_check(runs, configs)
-    if not pca.empty:
-        out.table(pca, "pca_check")
+    pca = out.table(convergence.pca_check({**results, **linear}), "pca_check")
     return Measured(notebook, dataset, profile, used, dict(axes), configs, data, results, runs,
                     tables.history_table(results), out.table(convergence.convergence_table(results), "convergence"),
                     out, pca_check=pca, baselines=_baselines(configs, data, used, out), fixed=fixed)
@@ -222,16 +229,22 @@ def add_codes(m, k=50):
     return replace(m, runs=runs, clusters=clusters)
 
 
-def add_continuation(m, repeats=(0,)):
-    """`m` with the continuation check of its models of `repeats` (`convergence.continuation_check`:
-    more epochs from the best one at a lower learning rate must not gain much, the median over the
-    protocol's `continuation_streams` random streams) in `continuation`,
-    and in its convergence table (rewritten, `convergence.with_continuation`): a model that fails
-    is not converged, so its setting (or arm) is optimisation-limited and not counted."""
+def add_continuation(m):
+    """`m` with the continuation check of every model (`convergence.continuation_check`: more
+    epochs from the best one at a lower learning rate must not gain much, the median over the
+    protocol's `continuation_streams` random streams, below the protocol's `continuation_max_gain`,
+    read against the best epoch's selection effect where its `continuation_selection` says so) in
+    `continuation`, and in its
+    convergence table (rewritten, `convergence.with_continuation`): a model that fails is not
+    converged, so its setting (or arm) is optimisation-limited and not counted."""
     epochs, streams = m.protocol["continuation_epochs"], m.protocol["continuation_streams"]
-    note(f"continuation check: repeat(s) {list(repeats)} of every setting, {epochs} epochs, {streams} stream(s)")
-    table = convergence.continuation_check(m.results, repeats, epochs=epochs, streams=streams,
-                                           last=convergence.level_epochs(epochs))
+    selection = m.protocol["continuation_selection"]
+    note(f"continuation check: every repeat of every setting, {epochs} epochs, {streams} stream(s)"
+         + (", threshold less the best epoch's selection effect" if selection else ""))
+    table = convergence.continuation_check(m.results, epochs=epochs, streams=streams,
+                                           last=convergence.level_epochs(epochs), selection=selection,
+                                           max_gain=m.protocol["continuation_max_gain"],
+                                           max_members=experiments.default_stack_size())
     checked = convergence.with_continuation(m.convergence, table)
     return replace(m, continuation=table, convergence=m.out.table(checked, "convergence"))
 

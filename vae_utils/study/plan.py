@@ -38,16 +38,21 @@ def _classifier(spec):
                       spec.value("classifier_n_train"))
 
 
+def _with_linear(configs):
+    """One `run_all` call of `measure.ae_vs_vae`: its grid, then the PCA check's linear AEs."""
+    return configs + measure.linear_configs(configs)
+
+
 def _depth(spec):
     configs = measure.grid_configs(spec.protocol, spec.dataset,
                                    {"d_z": spec.value("d_z_list"), "n_layers": spec.value("n_layers_list")})
     gaussian = dataset_info(spec.dataset).likelihood == "gaussian"        # Frey Face: the study's fixed σ² too
-    return [configs] + ([measure.original_protocol_configs(configs)] if gaussian else []), []
+    return [_with_linear(configs)] + ([measure.original_protocol_configs(configs)] if gaussian else []), []
 
 
 def _latent(spec):
-    return [measure.grid_configs(spec.protocol, spec.dataset, {"d_z": spec.value("d_z_list")},
-                                 n_layers=spec.value("n_layers"))], []
+    return [_with_linear(measure.grid_configs(spec.protocol, spec.dataset, {"d_z": spec.value("d_z_list")},
+                                              n_layers=spec.value("n_layers")))], []
 
 
 def _beta(spec):
@@ -63,13 +68,14 @@ def _generation(spec):
     repeats = list(range(spec.protocol["repeats"]))
     shifted, standard = generation.shifted_prior_configs(configs, repeats, spec.value("shifted_prior_mean"),
                                                          spec.value("shifted_prior_std"))
-    return [configs, shifted + standard], [_classifier(spec)] if _labelled(spec.dataset) else []
+    return [_with_linear(configs), shifted + standard], [_classifier(spec)] if _labelled(spec.dataset) else []
 
 
 def _data_size(spec):
-    return [measure.grid_configs(spec.protocol, spec.dataset,
-                                 {"n_train": spec.value("n_train_list"), "d_z": spec.value("d_z_list")},
-                                 n_layers=spec.value("n_layers"))], []
+    return [_with_linear(measure.grid_configs(spec.protocol, spec.dataset,
+                                              {"n_train": spec.value("n_train_list"), "d_z": spec.value("d_z_list")},
+                                              n_layers=spec.value("n_layers")))], \
+        [_classifier(spec)] if spec.value("generation") else []
 
 
 PLANNERS = {"depth": _depth, "latent": _latent, "beta": _beta, "generation": _generation, "data_size": _data_size}

@@ -8,9 +8,9 @@ into its committed verdicts. One module per notebook's claims (reconstruction: n
 beta: 4; generation: 5; data_size: 6), the rules they share in `rules`, the run level in `runs`.
 """
 from .beta import BETA_SETTINGS, ae_likeness, beta_generation, beta_verdicts, clustering, paired_arms, with_codes
-from .data_size import size_changes, size_claims
+from .data_size import size_changes, size_claims, size_generation
 from .generation import SATURATED_RECALL, low_recall, saturated, vae_versus_ae_verdicts
-from .reconstruction import reconstruction
+from .reconstruction import reconstruction, trend_rows
 from .rules import (
                     below_baseline,
                     convergence_by_setting,
@@ -35,4 +35,5 @@ __all__ = ["BETA_SETTINGS", "SATURATED_RECALL", "ae_likeness", "below_baseline",
            "beta_verdicts", "clustering", "convergence_by_setting", "decided", "equal_rows", "generation_verdicts",
            "judged_again", "leave_one_out", "limited", "limited_arms", "limited_settings", "low_recall", "marked",
            "paired_arms", "reconstruction", "rejudge", "repeats_of", "saturated", "size_changes", "size_claims",
-           "sweep_verdicts", "vae_versus_ae_verdicts", "with_codes"]
+           "size_generation",
+           "sweep_verdicts", "trend_rows", "vae_versus_ae_verdicts", "with_codes"]

@@ -29,14 +29,18 @@ def convergence_by_setting(convergence, by):
 def limited_settings(convergence, by, pca_check=None):
     """The optimisation-limited settings (dicts over `by`, each once): some repeat of the AE or the
     VAE did not converge, or its mean best validation loss is worse than the linear model's; with
-    `pca_check` (`convergence.pca_check`), also every setting at a d_z where the linear AEs miss PCA."""
+    `pca_check` (`convergence.pca_check`), also every setting at a d_z (and, where `by` has it, a
+    training-set size) where the linear AEs miss PCA: the optimiser did not reach the optimum
+    there, so no model trained on those images at that d_z counts, whichever notebook judges it."""
     per = convergence_by_setting(convergence, by)
     ok = (per["converged"] == per["repeats"]) & per["not_worse_than_linear"]
     bad = dict.fromkeys(tuple(key) for key, good in zip(per[by].itertuples(index=False), ok) if not good)
     settings = [dict(zip(by, key)) for key in bad]
     if pca_check is not None and not pca_check.empty:
         summary = pca_summary(pca_check)
-        settings += [{"d_z": d_z} for d_z in summary.loc[~summary["within_tolerance"].astype(bool), "d_z"]]
+        keys = [k for k in ("d_z", "train_images") if k in summary and (k == "d_z" or k in by)]
+        missed = summary.loc[~summary["within_tolerance"].astype(bool), keys]
+        settings += [dict(zip(keys, key)) for key in missed.itertuples(index=False)]
     return settings
 
 

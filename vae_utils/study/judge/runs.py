@@ -7,7 +7,7 @@ from ...config import notebooks, runspec
 from ...config.runspec import tag_of
 from ...inference import families, verdicts
 from .beta import BETA_SETTINGS, beta_verdicts
-from .data_size import size_changes, size_claims
+from .data_size import size_changes, size_claims, size_generation
 from .generation import vae_versus_ae_verdicts
 from .reconstruction import reconstruction
 from .rules import limited_arms, limited_settings, repeats_of
@@ -53,7 +53,8 @@ def generation_verdicts(m, scores, min_frechet_effect, reference=None):
     `reference`) adjusted in claim 2's family; empty for unlabelled data (no classifier)."""
     if scores is None:
         return pd.DataFrame(columns=verdicts.COLUMNS)
-    rows = vae_versus_ae_verdicts(scores, m.notebook, m.dataset, min_frechet_effect, m.alpha, reference)
+    rows = vae_versus_ae_verdicts(scores, m.notebook, m.dataset, min_frechet_effect, m.alpha, reference,
+                                  limited=limited_settings(m.convergence, ["d_z"], m.pca_check))
     return decided(rows, m.sibling_tests, m.protocol, m.dataset)
 
 
@@ -88,7 +89,8 @@ def _depth(spec, folder, tag, judged):
 
 def _latent(spec, folder, tag, judged):
     return reconstruction(_read(folder, f"{tag}-runs"), _read(folder, f"{tag}-convergence"), ["d_z", "n_layers"],
-                          min_effect=spec.protocol["min_effect"], trend="d_z", **judged)
+                          min_effect=spec.protocol["min_effect"], trend="d_z",
+                          pca_check=_read(folder, f"{tag}-pca_check", False), **judged)
 
 
 def _beta(spec, folder, tag, judged):
@@ -103,20 +105,29 @@ def _generation(spec, folder, tag, judged):
     scores = _read(folder, f"{tag}-scores", required=False)
     if scores is None:                              # unlabelled data: no generation verdict
         return pd.DataFrame(columns=verdicts.COLUMNS)
+    limited = limited_settings(_read(folder, f"{tag}-convergence"), ["d_z"], _read(folder, f"{tag}-pca_check", False))
     return vae_versus_ae_verdicts(scores, judged["notebook"], judged["dataset"], spec.value("min_frechet_effect"),
-                                  judged["alpha"], _reference(folder, tag))
+                                  judged["alpha"], _reference(folder, tag), limited=limited)
 
 
 def _data_size(spec, folder, tag, judged):
     nmi_effect, min_effect = spec.value("nmi_min_effect"), spec.protocol["min_effect"]
     runs, convergence = _read(folder, f"{tag}-runs"), _read(folder, f"{tag}-convergence")
-    whole = runspec.whole_size(spec.dataset)
+    whole, pca = runspec.whole_size(spec.dataset), _read(folder, f"{tag}-pca_check", False)
     claims = size_claims(runs, convergence, min_effect=min_effect, nmi_min_effect=nmi_effect,
                          own_size=runspec.own_size(spec.protocol, spec.dataset), whole=whole,
-                         shared=runspec.shared_metrics(spec.profile, spec.dataset, spec.protocol), **judged)
+                         shared=runspec.shared_metrics(spec.profile, spec.dataset, spec.protocol), pca_check=pca,
+                         **judged)
     changes = size_changes(runs, convergence, min_effect=min_effect, nmi_min_effect=nmi_effect, whole=whole,
-                           **judged)
-    return pd.concat([claims, changes], ignore_index=True)
+                           pca_check=pca, **judged)
+    if not spec.value("generation"):
+        return pd.concat([claims, changes], ignore_index=True)
+    generated = size_generation(_read(folder, f"{tag}-scores"), convergence,
+                                min_effect=spec.value("min_frechet_effect"),
+                                own_size=runspec.own_size(spec.protocol, spec.dataset), whole=whole,
+                                reference=_reference(folder, tag), pca_check=pca,
+                                shared=runspec.shared_metrics(spec.profile, spec.dataset, spec.protocol), **judged)
+    return pd.concat([claims, changes, generated], ignore_index=True)
 
 
 JUDGES = {"depth": _depth, "latent": _latent, "beta": _beta, "generation": _generation, "data_size": _data_size}
