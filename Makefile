@@ -131,8 +131,9 @@ lab: | $(STAMP) ## open JupyterLab at the repository root (notebooks/ to run, re
 site: | $(STAMP) ## website of the README, findings, docs and executed notebooks (not rerun) in build/site/_build/html
 	$(PY) scripts/build_site.py build/site
 
-bench: | $(STAMP) ## training-speed benchmark (results/bench.csv); BENCH_ARGS="--paper-setting" adds the paper protocol
+bench: | $(STAMP) ## training-speed benchmark (results/bench.csv), then where a CPU step's time goes (results/bench-cpu-step.csv); BENCH_ARGS="--paper-setting" adds the paper protocol
 	$(PY) benchmarks/train_speed.py $(BENCH_ARGS)
+	$(PY) benchmarks/cpu_step.py
 
 clean: ## remove the quick profile's results, build files and the nbval copies
 	rm -rf build $(shell python3 vae_utils/config/paths.py quick) .pytest_cache
