@@ -52,6 +52,16 @@ def test_an_arm_that_did_not_converge_is_marked_not_counted():
     assert rows.set_index("condition").loc["beta=0.5, versus=β=1, d_z=10", "holds"] == "no"
 
 
+def test_every_arm_is_limited_when_the_linear_aes_at_its_d_z_miss_pca():
+    convergence = pd.DataFrame({"arm": [AE, AE, "β=1", "β=1", "β=4", "β=4"], "converged": [True] * 5 + [False]})
+    assert judge.limited_arms(convergence) == {"β=4"}
+    check = pd.DataFrame({"d_z": [10, 10], "train_images": [6000, 6000], "repeat": [0, 1],
+                          "ae_test_mse": [1.0, 1.05], "pca_test_mse": [1.0, 1.0], "ratio": [1.0, 1.05],
+                          "within_tolerance": [True, False]})
+    assert judge.limited_arms(convergence, check) == {AE, "β=1", "β=4"}          # as notebook 3 marks d_z = 10
+    assert judge.limited_arms(convergence, check.assign(ae_test_mse=1.0, ratio=1.0)) == {"β=4"}
+
+
 def test_clustering_is_compared_with_the_ae_and_its_trend_over_beta_at_least_one():
     table = runs({AE: 0.50, "β=0.1": 0.9, "β=1": 0.60, "β=1.5": 0.62, "β=4": 0.70, "β=10": 0.78},
                  metric="nmi", noise=0.005)

@@ -22,10 +22,10 @@ def _extra(config, spec):
     """Whether `config` is a planned model that a run's convergence table does not list: the
     fixed-σ² VAEs (notebook 2), the prior-comparison VAEs at d_z = 2 (notebook 5), the
     figure-only models at figure_d_z (notebook 4, first repeat) and the PCA check's linear AEs
-    beside a grid without 1-layer models (notebooks 3, 5 and 6)."""
+    beside a grid without 1-layer models (notebooks 3 to 6)."""
     if config.likelihood == "gaussian_fixed" or config.prior_mean is not None:
         return True
-    if config.n_layers == 1 and spec.notebook_name[:2] in ("03", "05", "06"):
+    if config.n_layers == 1 and spec.notebook_name[:2] in ("03", "04", "05", "06"):
         return True
     if spec.notebook_name.startswith("05_") and config.model == "vae" and config.d_z == 2:
         return 2 not in spec.value("d_z_list")

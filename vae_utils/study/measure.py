@@ -188,19 +188,23 @@ def beta_configs(used, dataset, betas, n_layers, d_z, figure_d_z=None):
 def beta_grid(notebook, profile, dataset, betas, n_layers, d_z, figure_d_z=None, overrides=None):
     """The AE and a VAE per β in `betas` at (`n_layers`, `d_z`) over the protocol's repeats; with
     `figure_d_z`, the same models once more (the first repeat) at that d_z, for figures. Writes
-    <tag>-convergence.csv; the runs table comes with `add_codes`."""
+    <tag>-convergence.csv and the PCA check at d_z (its linear AEs trained beside the grid,
+    `linear_configs`); the runs table comes with `add_codes`."""
     used = protocol.load(profile, dataset, overrides)
     configs, figure_configs = beta_configs(used, dataset, betas, n_layers, d_z, figure_d_z)
     betas = sorted(float(b) for b in betas)
     data = load_dataset(dataset)
-    results, figure_results = _trained(configs, figure_configs)
+    linear = linear_configs(configs)
+    results, extra = _trained(configs, figure_configs + linear)
+    figure_results = {c: extra[c] for c in figure_configs}
     out = Outputs(profile, notebook, dataset)
+    pca = out.table(convergence.pca_check({**results, **{c: extra[c] for c in linear}}), "pca_check")
     runs = tables.results_table(results)
     runs.insert(2, "arm", [arm_of(c) for c in results])
     per_model = convergence.convergence_table(results)
     per_model.insert(1, "arm", [arm_of(c) for c in results])
     return Measured(notebook, dataset, profile, used, {"beta": betas, "d_z": [d_z]}, configs, data, results, runs,
-                    tables.history_table(results), out.table(per_model, "convergence"), out,
+                    tables.history_table(results), out.table(per_model, "convergence"), out, pca_check=pca,
                     figure_results=figure_results, fixed={"n_layers": n_layers, "figure_d_z": figure_d_z})
 
 

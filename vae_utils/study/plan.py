@@ -59,7 +59,7 @@ def _beta(spec):
     configs, figure = measure.beta_configs(spec.protocol, spec.dataset, spec.value("betas"), spec.value("n_layers"),
                                            spec.value("d_z"), spec.value("figure_d_z"))
     scored = "generates" in spec.value("claims") and _labelled(spec.dataset)
-    return [configs + figure], [_classifier(spec)] if scored else []
+    return [configs + figure + measure.linear_configs(configs)], [_classifier(spec)] if scored else []
 
 
 def _generation(spec):

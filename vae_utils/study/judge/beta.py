@@ -97,13 +97,13 @@ BETA_SETTINGS = ("ae_like_betas", "vae_like_betas", "cluster_metric", "min_clust
 
 def beta_verdicts(keys, runs, convergence, clusters, scores, *, betas, d_z, ae_like_betas, vae_like_betas,
                   cluster_metric, min_cluster_effect, generation_metric, min_generation_effect, notebook, dataset,
-                  min_effect, alpha, reference=None):
+                  min_effect, alpha, reference=None, pca_check=None):
     """Notebook 4's verdict rows for the claims named in `keys` (of `CLAIMS`: ae_like, vae_like,
     clusters, generates; in that order), from its per-model tables: `clusters` (`measure.add_codes`)
     may be None without labels, `scores` (`measure.add_generation`) without the generation claim,
     `reference` (the real images' scores) without a real-data reference. Arms with a repeat that
-    did not converge are not counted."""
-    limited, judged = limited_arms(convergence), dict(notebook=notebook, dataset=dataset, alpha=alpha)
+    did not converge are not counted, nor any arm when the linear AEs at d_z miss PCA (`pca_check`)."""
+    limited, judged = limited_arms(convergence, pca_check), dict(notebook=notebook, dataset=dataset, alpha=alpha)
     parts = []
     if {"ae_like", "vae_like"} & set(keys):
         parts.append(ae_likeness(runs, limited, ae_like_betas if "ae_like" in keys else [],

@@ -101,7 +101,10 @@ def repeats_of(images, whole):
     return verdicts.DISJOINT if images is not None and images < whole else verdicts.SHARED
 
 
-def limited_arms(convergence):
-    """Arms ('ae', 'β=…') with a repeat that did not converge."""
+def limited_arms(convergence, pca_check=None):
+    """Arms ('ae', 'β=…') with a repeat that did not converge; every arm when the linear AEs at the
+    grid's d_z miss PCA (`pca_check`), as `limited_settings` marks every setting at that d_z."""
     converged = convergence.groupby("arm")["converged"].all()
+    if pca_check is not None and not pca_check.empty and not pca_summary(pca_check)["within_tolerance"].all():
+        return set(converged.index)
     return set(converged.index[~converged])

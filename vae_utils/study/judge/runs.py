@@ -17,7 +17,7 @@ def limited(m):
     """What a measured run does not count: the arms of a β grid with a repeat that did not converge
     (`limited_arms`), else the optimisation-limited settings (`limited_settings`)."""
     if "arm" in m.convergence:
-        return limited_arms(m.convergence)
+        return limited_arms(m.convergence, m.pca_check)
     return limited_settings(m.convergence, m.by, m.pca_check)
 
 
@@ -44,7 +44,8 @@ def beta_run_verdicts(m, claims, keys, **settings):
     (`settings`: its parameters of BETA_SETTINGS)."""
     rows = beta_verdicts([k for k in keys if k in claims], m.runs, m.convergence, m.clusters, m.scores,
                          betas=m.axes["beta"], d_z=m.axes["d_z"][0], notebook=m.notebook, dataset=m.dataset,
-                         min_effect=m.min_effect, alpha=m.alpha, reference=m.reference, **settings)
+                         min_effect=m.min_effect, alpha=m.alpha, reference=m.reference, pca_check=m.pca_check,
+                         **settings)
     return decided(rows, m.sibling_tests, m.protocol, m.dataset)
 
 
@@ -98,7 +99,8 @@ def _beta(spec, folder, tag, judged):
     return beta_verdicts(value("claims"), _read(folder, f"{tag}-runs"), _read(folder, f"{tag}-convergence"),
                          _read(folder, f"{tag}-clusters", False), _read(folder, f"{tag}-generation", False),
                          betas=value("betas"), d_z=value("d_z"), min_effect=spec.protocol["min_effect"],
-                         reference=_reference(folder, tag), **{k: value(k) for k in BETA_SETTINGS}, **judged)
+                         reference=_reference(folder, tag), pca_check=_read(folder, f"{tag}-pca_check", False),
+                         **{k: value(k) for k in BETA_SETTINGS}, **judged)
 
 
 def _generation(spec, folder, tag, judged):
