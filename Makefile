@@ -38,7 +38,7 @@ NBVAL_DIR := build/nbval
 LINTED    := vae_utils scripts tests benchmarks notebooks
 export TQDM_DISABLE ?= 1
 
-.PHONY: all help venv lock data test unit nbval lint lab site bench dry-run train clean clean-cache check-params .FORCE_RUN
+.PHONY: all help venv lock data test unit nbval lint lab site bench dry-run train status clean clean-cache check-params .FORCE_RUN
 
 check-params: | $(STAMP) ## check every run's parameter and protocol files (names, types), before any training
 	@test -f $(PROTOCOL) || { echo "missing $(PROTOCOL) (the profile's training protocol)" >&2; exit 1; }
@@ -130,6 +130,9 @@ lab: | $(STAMP) ## open JupyterLab at the repository root (notebooks/ to run, re
 
 site: | $(STAMP) ## website of the README, findings, docs and executed notebooks (not rerun) in build/site/_build/html
 	$(PY) scripts/build_site.py build/site
+
+status: | $(STAMP) ## which committed results of PROFILE are current, stale (and which input changed) or missing; trains nothing
+	$(PY) scripts/status.py $(PROFILE)
 
 bench: | $(STAMP) ## training-speed benchmark (results/bench.csv), then where a CPU step's time goes (results/bench-cpu-step.csv); BENCH_ARGS="--paper-setting" adds the paper protocol
 	$(PY) benchmarks/train_speed.py $(BENCH_ARGS)

@@ -19,14 +19,13 @@ budgets of params/dry.yaml, with its own model cache, into results/profiles/<pro
   removed first), so a failed or killed run changes nothing in results/; staging folders left
   by killed runs are removed when the next run starts;
 * cache events (entries refused and retrained) are printed on the console and kept in the metadata;
-* the metadata records a digest of the run's inputs (notebook cells, run and protocol files, the
-  library's code without comments and docstrings); a run whose published results carry the same
-  digest is not executed again (--force does), so a comment edit re-executes nothing.
+* the metadata records the digests of the run's inputs (`vae_utils.engine.inputs`: notebook cells,
+  run and protocol files, the library's code without comments and docstrings, package versions,
+  device) and their one digest; a run whose published results carry the same digest is not
+  executed again (--force does), so a comment edit re-executes nothing. `make status` reads them.
 """
 import argparse
-import ast
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -41,7 +40,8 @@ import papermill as pm
 from filelock import FileLock, Timeout
 
 from vae_utils.config import lab_format, paths, protocol, runspec
-from vae_utils.config.runspec import notebook_of, run_file, runs_of, shown
+from vae_utils.config.runspec import notebook_of, runs_of, shown
+from vae_utils.engine import inputs
 from vae_utils.engine.progress import EVERY_ENV, FILE_ENV
 
 BUILD = paths.PROJECT_ROOT / "build"
@@ -175,40 +175,6 @@ def publish(stage, notebook, profile, run):
     return output
 
 
-def code_digest(path):
-    """sha256 of a Python file's code: comments, docstrings and layout left out."""
-    tree = ast.parse(path.read_text(), str(path))
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
-
-
-def inputs_digest(profile, run, notebook):
-    """sha256 of everything a run's results depend on: the notebook's cells and their tags (not
-    their outputs), the run's parameter file, the profile's protocol and params/dry.yaml for a dry
-    run (as parsed: comments do not count), the rows the other runs on its dataset plan to test
-    (`families.sibling_plans`), the code of vae_utils/*.py and of this script (comments and docstrings do
-    not count), the versions of the packages and the device."""
-    cells = [(c["cell_type"], c["source"], c.get("metadata", {}).get("tags", []))
-             for c in json.loads(notebook.read_text())["cells"]]
-    files = [run_file(profile, run), protocol.protocol_file(profile)]
-    if paths.is_dry(profile):
-        files.append(protocol.dry_file())
-    from vae_utils.engine.reproducibility import package_versions, pick_device
-    from vae_utils.inference import families  # torch: not for --check
-
-    code = sorted((paths.PROJECT_ROOT / "vae_utils").rglob("*.py")) + [Path(__file__).resolve()]
-    parts = {"cells": cells,
-             "files": {str(shown(f)): protocol.read_yaml(f, "an input of the run") for f in files},
-             "siblings": families.sibling_plans(profile, run),
-             "code": {f.name: code_digest(f) for f in code},
-             "versions": package_versions(), "device": pick_device().type}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-
 def up_to_date(profile, run, digest):
     """True when the published run was made from inputs with this digest (its notebook is there)."""
     output, meta = published(profile, run), published(profile, run, "metadata", ".json")
@@ -220,14 +186,15 @@ def up_to_date(profile, run, digest):
 
 def execute(profile, run, prepare_only=None, force=False):
     """Run `run` of `profile` into its results folder (or only prepare it, into `prepare_only`).
-    A run whose published results came from the same inputs (`inputs_digest`) is not executed
-    again unless `force`: its notebook is touched, so that Make takes it as up to date."""
+    A run whose published results came from the same inputs (`inputs.parts`, their `inputs.digest`)
+    is not executed again unless `force`: its notebook is touched, so that Make takes it as up to date."""
     notebook, params, used_protocol = check_run(profile, run)
     quiet = dict(kernel_name="python3", progress_bar=False, log_output=False)
     if prepare_only:
         pm.execute_notebook(str(notebook), str(prepare_only), parameters=params, prepare_only=True, **quiet)
         return None
-    digest = inputs_digest(profile, run, notebook)
+    found = inputs.parts(profile, run)
+    digest = inputs.digest(found)
     if not force and up_to_date(profile, run, digest):
         published(profile, run).touch()
         print(f"{run} ({profile}): up to date (its inputs are unchanged but for comments); "
@@ -266,7 +233,7 @@ def execute(profile, run, prepare_only=None, force=False):
         write_run_metadata(paths.output_dir(profile, "metadata") / f"{run}.json", notebook=notebook.name,
                            profile=profile, parameters=params, protocol=used_protocol,
                            wall_seconds=round(seconds, 1), cache_events=lines,
-                           data_limit=dry.get("VAE_DATA_LIMIT"), inputs_sha256=digest)
+                           data_limit=dry.get("VAE_DATA_LIMIT"), inputs_sha256=digest, inputs=found)
         with signals_deferred():     # SIGKILL cannot be: then the missing notebook marks it unfinished
             publish(stage, tmp, profile, run)
     finally:

@@ -41,8 +41,8 @@ def sweep_of(runs, limited=(), overrides=None):
     """What the verdict functions read of a measured run (`measure.Measured`; default profile,
     MNIST), as a plain value."""
     return SimpleNamespace(runs=runs, min_effect=1.0, alpha=0.05, notebook="06_data_size", dataset="mnist",
-                           profile="default", convergence=convergence_of(runs, limited), sibling_tests={}, pca_check=None,
-                           scores=None, reference=None,
+                           profile="default", convergence=convergence_of(runs, limited), sibling_tests={},
+                           pca_check=None, scores=None, reference=None,
                            protocol=protocol.load("default", "mnist", overrides))
 
 

@@ -212,24 +212,23 @@ def test_relative_data_and_cache_folders_reach_the_kernel_as_absolute_paths(proj
     assert os.environ["VAE_DATA_DIR"] == "shared/data"          # the caller's environment is restored
 
 
-def test_a_sibling_run_file_that_changes_the_alpha_split_reruns_the_runs_on_its_dataset(repo, load_script,
-                                                                                         monkeypatch):
+def test_a_sibling_run_file_that_changes_the_alpha_split_reruns_the_runs_on_its_dataset(repo, monkeypatch):
     """The α split of a run's families reads the other runs' files on its dataset: they are inputs
     of its digest (when their planned rows change) and prerequisites of its Make target."""
     for name in ("Makefile", "requirements.lock", "environment.yml", "pyproject.toml"):
         shutil.copy(ROOT / name, repo / name)
     monkeypatch.setattr(paths, "PROJECT_ROOT", repo)
-    run_notebook = load_script("run_notebook")
-    run, notebook = "02_ae_vs_vae_depth--mnist", repo / "notebooks" / "02_ae_vs_vae_depth.ipynb"
+    from vae_utils.engine import inputs
+    run = "02_ae_vs_vae_depth--mnist"
     sibling, other = (repo / "params" / "quick" / f"{n}.yaml" for n in ("03_ae_vs_vae_latent_dim--mnist",
                                                                          "03_ae_vs_vae_latent_dim--fashion_mnist"))
-    before = run_notebook.inputs_digest("quick", run, notebook)
+    before = inputs.digest(inputs.parts("quick", run, device="cpu"))
     other.write_text(other.read_text().replace("d_z_list: [2, 3, 5]", "d_z_list: [2, 3, 5, 10]"))
     sibling.write_text(sibling.read_text() + "# a comment\n")
-    assert run_notebook.inputs_digest("quick", run, notebook) == before      # not its dataset; a comment
+    assert inputs.digest(inputs.parts("quick", run, device="cpu")) == before      # not its dataset; a comment
     assert "d_z_list: [2, 3, 5]" in sibling.read_text()
     sibling.write_text(sibling.read_text().replace("d_z_list: [2, 3, 5]", "d_z_list: [2, 3, 5, 10]"))
-    assert run_notebook.inputs_digest("quick", run, notebook) != before      # claim 1 on MNIST: one more row
+    assert inputs.digest(inputs.parts("quick", run, device="cpu")) != before      # claim 1 on MNIST: one more row
 
     target = repo / "results" / "profiles" / "quick" / "notebooks" / f"{run}.ipynb"
     target.parent.mkdir(parents=True)

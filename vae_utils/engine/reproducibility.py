@@ -3,15 +3,15 @@ import json
 import platform
 import random
 import subprocess
-from importlib import metadata
 
 import numpy as np
 import torch
 
 from ..config.paths import PROJECT_ROOT
+from .inputs import package_versions
 
-PACKAGES = ["torch", "torchvision", "numpy", "scipy", "pandas", "scikit-learn",
-            "matplotlib", "seaborn", "papermill"]
+__all__ = ["git_commit", "package_versions", "pick_device", "processor", "run_metadata", "seed_everything",
+           "write_run_metadata"]
 
 
 def seed_everything(seed):
@@ -27,16 +27,6 @@ def pick_device(preferred=None):
     if preferred:
         return torch.device(preferred)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def package_versions():
-    versions = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
 
 
 def git_commit():
