@@ -192,12 +192,15 @@ def test_a_trend_carried_by_one_level_says_so(gaps, carried):
 
 
 def test_a_level_whose_omission_strengthens_a_trend_does_not_carry_it():
-    """MNIST's NMI trend over β ∈ {1, 1.5, 4, 10} in the committed tables: without β = 1.5 the slope
-    is beyond −margin (a stronger outcome), so β = 1.5 does not carry it; without β = 1 it flips."""
+    """MNIST's NMI trend over β ∈ {1, 1.5, 4, 10} in the tables committed before the regeneration
+    (tests/fixtures/beta_mnist_2026_12_06, from b6a0a2f): without β = 1.5 the slope is beyond
+    −margin (a stronger outcome), so β = 1.5 does not carry it; without β = 1 it flips."""
+    from pathlib import Path
+
     from vae_utils.config import runspec
-    from vae_utils.config.paths import output_dir
     from vae_utils.study import judge
-    rows = judge.rejudge(runspec.resolve("default", "04_beta_vae--mnist"), output_dir("default", "tables"))
+    fixture = Path(__file__).parent / "fixtures" / "beta_mnist_2026_12_06"
+    rows = judge.rejudge(runspec.resolve("default", "04_beta_vae--mnist"), fixture)
     trend = rows[rows["claim_id"] == "clusters_trend"].iloc[0]
     assert trend["carried_by"].split() == ["1"] and trend["stronger_without"].split() == ["1.5"]
 
