@@ -133,14 +133,18 @@ def report(profile, verdicts, runs):
     meta = [metadata / f"{run}.json" for run in runs if (metadata / f"{run}.json").exists()]
     if meta:
         lines += ["## Run times", "",
-                  "Wall time of the run that wrote each executed notebook. A run that finds its models in",
-                  "the cache (`.cache/models/`) only evaluates and plots; see the top-level README for",
-                  "the times of a run that trains everything.", "",
-                  "| executed notebook | wall time (s) | device |", "|---|---|---|"]
+                  "Wall time of the run that wrote each executed notebook, and the commit checked out when it",
+                  "finished (`-dirty`: tracked files changed, usually results not yet committed). A run that",
+                  "finds its models in the cache (`.cache/models/`) only evaluates and plots; the times of a",
+                  "run that trains everything are in docs/reproducing.md. Which runs match today's code and",
+                  "parameters: `make status` (it compares the inputs each run recorded).", "",
+                  "| executed notebook | wall time (s) | device | commit |", "|---|---|---|---|"]
         for path in meta:
             m = json.loads(path.read_text())
             device = m.get("device_name") or m.get("device")
-            lines.append(f"| {path.stem} | {m.get('wall_seconds', float('nan')):.0f} | {device} |")
+            recorded = m.get("git_commit") or "unknown"
+            commit = recorded[:12] + ("-dirty" if recorded.endswith("-dirty") else "")
+            lines.append(f"| {path.stem} | {m.get('wall_seconds', float('nan')):.0f} | {device} | {commit} |")
         lines.append("")
     figures = sorted(figure_dir.glob("*.png"))
     if figures:
