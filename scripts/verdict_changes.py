@@ -4,9 +4,10 @@
 
 For each run (default: every run of PROFILE, default `default`), the rows of
 <results>/verdicts/<run>.csv as committed at git revision REV are matched to today's by their
-identity (the dataset and `verdicts.KEYS`: claim and condition). A row is listed when its outcome
-(`holds`) differs, or when it exists on one side only. Used to report what a regeneration changed
-(CHANGELOG.md, the closing notes); why each row changed is for the reader to add.
+identity (dataset, metric and `verdicts.KEYS`: claim and condition, as the report matches shared
+rows). A row is listed when its outcome (`holds`) differs, or when it exists on one side only.
+Used to report what a regeneration changed (CHANGELOG.md, the closing notes); why each row
+changed is for the reader to add.
 """
 import io
 import subprocess
@@ -18,7 +19,7 @@ from vae_utils.config import runspec
 from vae_utils.config.paths import PROFILES, PROJECT_ROOT, check_profile, output_dir
 from vae_utils.inference.verdicts import KEYS, read
 
-IDENTITY = ["dataset", *KEYS]
+IDENTITY = ["dataset", "metric", *KEYS]   # a row's identity, as report.mark_shared reads it
 
 
 def committed(rev, path):

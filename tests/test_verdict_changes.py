@@ -5,7 +5,7 @@ import pandas as pd
 
 def rows(*found):
     """Verdict rows of claim 1 at the given (d_z, value, holds)."""
-    return pd.DataFrame([{"dataset": "mnist", "claim_id": "recon", "d_z": d_z, "n_layers": 2,
+    return pd.DataFrame([{"dataset": "mnist", "metric": "test_recon", "claim_id": "recon", "d_z": d_z, "n_layers": 2,
                           "train_images": np.nan, "beta": np.nan, "versus": "ae", "sampler": np.nan,
                           "versus_sampler": np.nan, "claim": "AE reconstructs better",
                           "condition": f"d_z={d_z}", "value": value, "family_low": value - 1,
