@@ -229,13 +229,18 @@ def test_outputs_write_tables_figures_and_the_key_figures_of_a_run(tmp_path, mon
     assert list(shown["a"]) == [1, 2]
     folder = tmp_path / "results" / "profiles" / "quick"
     assert (folder / "tables" / "generation-mnist-scores.csv").read_text() == "a\n1\n2\n"
-    for name, key in (("samples", True), ("manifold", False), ("samples", True)):   # a cell run twice
-        fig = plt.figure()
-        out.figure(fig, name, key=key)
-        plt.close(fig)
+    def draw(*figures):
+        for name, key in figures:
+            fig = plt.figure()
+            out.figure(fig, name, key=key)
+            plt.close(fig)
+    draw(("samples", True), ("manifold", False), ("samples", True))    # a cell run twice
     assert (folder / "figures" / "generation-mnist-manifold.png").exists()
     out.verdicts(pd.DataFrame(columns=verdicts.COLUMNS))
-    assert (folder / "verdicts" / "05_generation--mnist.figures").read_text() == "generation-mnist-samples\n"
+    listed = folder / "verdicts" / "05_generation--mnist.figures"
+    assert listed.read_text() == "generation-mnist-samples\n"
+    draw(("metrics", True), ("learning_curves", False))      # answer first: figures drawn after the verdicts
+    assert listed.read_text() == "generation-mnist-samples\ngeneration-mnist-metrics\n"
 
 
 def test_the_shifted_prior_gap_is_read_from_its_interval_and_the_margin():

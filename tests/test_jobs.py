@@ -2,6 +2,7 @@
 exactly what the serial path trains, a failed job is named with its log, and the Slurm array gets
 the options it was given."""
 import hashlib
+import time
 
 import pytest
 
@@ -66,6 +67,22 @@ def test_a_failed_job_is_named_with_its_error_and_log(tmp_path, monkeypatch):
     assert "(a job that raises) failed: ValueError: invalid literal for int()" in message
     log = message.rsplit("its log: ", 1)[1]
     assert log.endswith(".err") and "invalid literal" in open(log).read()   # the log holds the traceback
+
+
+def test_a_local_job_runs_under_the_time_limit_of_its_setting(tmp_path, monkeypatch):
+    """submitit's local executor kills a job after 2 minutes unless told otherwise, which failed
+    CI's quick training jobs; the limit is $VAE_LOCAL_TIME_MIN (default a week) and is applied."""
+    monkeypatch.setenv("VAE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv(jobs.LOCAL_TIME_ENV, raising=False)
+    assert jobs._make(jobs.Executor("local", 2)).parameters["timeout_min"] == jobs.LOCAL_TIME_MIN == 7 * 24 * 60
+    monkeypatch.setenv(jobs.LOCAL_TIME_ENV, "0.05")                   # 3 s: a 10 s job is stopped
+    failures = jobs.run_jobs([jobs.Task("a job past its limit", time.sleep, (10,))], jobs.Executor("local", 1),
+                             report=lambda line: None)
+    assert len(failures) == 1 and "(a job past its limit) failed" in failures[0]
+    for bad in ("0", "-5", "a day"):
+        monkeypatch.setenv(jobs.LOCAL_TIME_ENV, bad)
+        with pytest.raises(ValueError, match=f"VAE_LOCAL_TIME_MIN='{bad}' is not allowed.*minutes > 0"):
+            jobs._make(jobs.Executor("local", 1))
 
 
 def test_a_run_whose_training_job_fails_stops_naming_it(tmp_path, monkeypatch):

@@ -5,7 +5,9 @@ pre-empted leaves nothing a later run trusts, and running again trains only what
 Where the jobs run is one setting, $VAE_EXECUTOR:
 
     serial       in this process, one stack after another, as always (the default; no jobs)
-    local:N      N processes at a time on this machine, each with cores // N torch threads
+    local:N      N processes at a time on this machine, each with cores // N torch threads; each job
+                 may run $VAE_LOCAL_TIME_MIN minutes (LOCAL_TIME_MIN; submitit's own limit, 2 minutes,
+                 killed real training jobs)
     slurm        a Slurm job array; its options from $VAE_SLURM_* (`SLURM_OPTIONS`)
     debug        submitit's in-process executor (for tests and debugging)
 """
@@ -26,6 +28,8 @@ SLURM_OPTIONS = {   # environment variable -> (submitit parameter, type, default
     "VAE_SLURM_MEM_GB": ("mem_gb", int, 8),
     "VAE_SLURM_PARALLEL": ("slurm_array_parallelism", int, 64),
 }
+LOCAL_TIME_ENV = "VAE_LOCAL_TIME_MIN"
+LOCAL_TIME_MIN = 7 * 24 * 60    # a local job's time limit (minutes) when $VAE_LOCAL_TIME_MIN is unset
 POLL_SECONDS = 1.0
 
 
@@ -91,6 +95,19 @@ def slurm_parameters(environ=None):
     return found
 
 
+def local_time_min(environ=None):
+    """A local job's time limit in minutes: $VAE_LOCAL_TIME_MIN, else LOCAL_TIME_MIN; ValueError
+    naming the variable when it is not a positive number."""
+    text = (os.environ if environ is None else environ).get(LOCAL_TIME_ENV) or str(LOCAL_TIME_MIN)
+    try:
+        value = float(text)
+        if not value > 0:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{LOCAL_TIME_ENV}={text!r} is not allowed; it must be a number of minutes > 0") from None
+    return value
+
+
 def log_folder():
     """Where jobs keep their logs and pickles: beside the model cache (shared on a cluster)."""
     return cache_dir() / ".jobs"
@@ -126,7 +143,9 @@ def _make(executor):
     import submitit
     folder = log_folder() / "%j"
     if executor.kind == "local":
-        return submitit.LocalExecutor(folder=folder)
+        made = submitit.LocalExecutor(folder=folder)
+        made.update_parameters(timeout_min=local_time_min())
+        return made
     if executor.kind == "debug":
         return submitit.DebugExecutor(folder=folder)
     made = submitit.AutoExecutor(folder=folder, cluster="slurm")
@@ -148,6 +167,8 @@ def failure(job, task, error):
     parts = text.split("-" * 22)                # submitit frames the job's traceback with dashes
     lines = [line for line in (parts[1] if len(parts) >= 3 else text).strip().splitlines() if line.strip()]
     reason = lines[-1].strip() if lines else type(error).__name__
+    if "timed-out" in text or "timed out" in text:
+        reason += f" (the time limit of a job: ${LOCAL_TIME_ENV} for local:N, $VAE_SLURM_TIME_MIN for slurm)"
     return f"job {job.job_id} ({task.label}) failed: {reason}; its log: {job.paths.stderr}"
 
 

@@ -210,8 +210,13 @@ def save(rows, run, profile="default", key_figures=()):
     its key figures to <run>.figures, each atomically. `scripts/report.py` gathers them."""
     folder = output_dir(profile, "verdicts")
     _write_atomically(folder / f"{run}.csv", rows[COLUMNS].to_csv(index=False, float_format=STORED))
-    _write_atomically(folder / f"{run}.figures", "".join(f"{name}\n" for name in key_figures))
+    save_key_figures(key_figures, run, profile)
     return folder / f"{run}.csv"
+
+
+def save_key_figures(names, run, profile="default"):
+    """Write the names of run `run`'s key figures to <results>/verdicts/<run>.figures, atomically."""
+    _write_atomically(output_dir(profile, "verdicts") / f"{run}.figures", "".join(f"{name}\n" for name in names))
 
 
 def _write_atomically(path, text):

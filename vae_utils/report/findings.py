@@ -15,9 +15,10 @@ HERO_CAPTION = ("The VAE − AE test reconstruction gap (positive: the AE recons
                 "intervals over repeats, against the code size d_z (notebook 3, 2 layers) and against the "
                 "training-set size (notebook 6, d_z = 10). Shaded: the declared smallest effect that matters "
                 "(±1 nat per image); filled markers: comparisons decided beyond it.")
-CLAIM_FIGURES = {   # claim → its key figures per dataset, as the notebooks name them: each slot
+CLAIM_FIGURES = {   # claim → its key figures per dataset, as the notebooks name them: each slot takes
+    # the first alternative that exists (a glob)
     1: [("latent-{d}-metrics-gap", "depth-{d}-metrics-dz*-gap"), ("data_size-{d}-recon_gap",)],
-    2: [("generation-{d}-metrics",)],       # takes the first alternative that exists (a glob)
+    2: [("generation-{d}-metrics",), ("data_size-{d}-generation",)],
     3: [("beta-{d}-rate_distortion",)],
     4: [("beta-{d}-clustering",), ("data_size-{d}-nmi_gap",)],
     5: [("beta-{d}-generation-frechet", "beta-{d}-generation-kid")],
@@ -30,6 +31,8 @@ CAPTIONS = {        # a figure's kind (its name after the dataset) → what it s
     r"generalisation_gap": "test minus training reconstruction against the training-set size",
     r"metrics": "sample quality (Fréchet distance, precision, recall, density, coverage) per sampler against d_z; "
                 "dotted: real images",
+    r"generation": "sample quality (Fréchet distance, precision, recall, density, coverage) per sampler at the "
+                   "smallest and the largest training set (d_z = 10); dotted: real images",
     r"samples": "generated images of each model and sampler",
     r"rate_distortion": "rate (KL) against distortion (reconstruction) over β, from the AE (β = 0) to β = 10",
     r"clustering": "k-means NMI of the codes against β, with the AE as reference",

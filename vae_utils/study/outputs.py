@@ -17,7 +17,7 @@ class Outputs:
 
     def __init__(self, profile, notebook, dataset):
         self.profile, self.tag, self.run = profile, tag_of(notebook, dataset), run_of(notebook, dataset)
-        self.key_figures = []
+        self.key_figures, self.saved = [], False     # saved: the verdicts written (`verdicts`)
 
     def table(self, table, name, index=False):
         """Write `table` and return it (to display)."""
@@ -25,12 +25,16 @@ class Outputs:
         return table
 
     def figure(self, fig, name, key=False):
-        """Save `fig` (a key figure of the report when `key`) and show it."""
+        """Save `fig` (a key figure of the report when `key`) and show it. A key figure drawn after
+        the verdicts were written (the answer-first notebooks) is added to the run's list."""
         savefig(fig, f"{self.tag}-{name}", self.profile)
         if key and f"{self.tag}-{name}" not in self.key_figures:
             self.key_figures.append(f"{self.tag}-{name}")
+            if self.saved:
+                verdicts.save_key_figures(self.key_figures, self.run, self.profile)
         plt.show()
 
     def verdicts(self, rows):
-        """The run's verdict rows (results/verdicts/<run>.csv) with its key figures."""
+        """The run's verdict rows (results/verdicts/<run>.csv) with its key figures so far."""
+        self.saved = True
         return verdicts.save(rows, self.run, self.profile, self.key_figures)
